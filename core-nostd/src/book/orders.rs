@@ -1,0 +1,249 @@
+//! Live orders by reference: an open-addressing hash table with linear probing
+//! and backward-shift deletion (no tombstones), over caller-provided storage.
+
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+/// One slot of the order table. `order_ref == 0` marks an empty slot (ITCH
+/// never assigns reference 0 to a displayed order).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct OrderSlot {
+    /// Order reference number; 0 when the slot is empty.
+    pub order_ref: u64,
+    /// Limit price, Price(4).
+    pub price: u32,
+    /// Shares still open.
+    pub shares: u32,
+    /// Stock locate of the order.
+    pub locate: u16,
+    /// `b'B'` or `b'S'`.
+    pub side: u8,
+    /// Explicit padding so the layout has no implicit padding bytes.
+    pub _pad: [u8; 5],
+}
+
+impl OrderSlot {
+    /// An empty slot.
+    pub const EMPTY: Self = Self { order_ref: 0, price: 0, shares: 0, locate: 0, side: 0, _pad: [0; 5] };
+}
+
+/// Why an order could not be inserted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum InsertError {
+    /// The table holds its configured maximum of live orders.
+    Full,
+    /// A live order already has this reference.
+    Duplicate,
+    /// Reference 0 is reserved for empty slots.
+    ZeroRef,
+}
+
+/// The order table. Capacity is a power of two; the live count is capped at
+/// `max_live` (at most 3/4 of the slots) so probe sequences stay short.
+#[derive(Debug)]
+pub struct OrderTable<'s> {
+    slots: &'s mut [OrderSlot],
+    mask: usize,
+    len: usize,
+    max_live: usize,
+}
+
+#[inline]
+fn hash(order_ref: u64) -> u64 {
+    // Fibonacci hashing; references arrive nearly sequentially, the multiply
+    // spreads them over the high bits which we then fold down.
+    let h = order_ref.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 29)
+}
+
+impl<'s> OrderTable<'s> {
+    /// Slots needed to hold `max_live` orders at a load of at most 1/2.
+    pub const fn slots_for(max_live: usize) -> usize {
+        let want = if max_live < 4 { 8 } else { max_live * 2 };
+        want.next_power_of_two()
+    }
+
+    /// Uses `slots` (length a power of two, all [`OrderSlot::EMPTY`]) as the table.
+    /// Returns `None` when the length is not a power of two or is below 8.
+    pub fn new(slots: &'s mut [OrderSlot], max_live: usize) -> Option<Self> {
+        let n = slots.len();
+        if n < 8 || !n.is_power_of_two() {
+            return None;
+        }
+        slots.iter_mut().for_each(|s| *s = OrderSlot::EMPTY);
+        Some(Self { slots, mask: n - 1, len: 0, max_live: max_live.min(n / 4 * 3) })
+    }
+
+    /// Live orders.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no order is live.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The cap on live orders.
+    pub fn max_live(&self) -> usize {
+        self.max_live
+    }
+
+    #[inline]
+    fn find(&self, order_ref: u64) -> Option<usize> {
+        if order_ref == 0 {
+            return None;
+        }
+        let mut i = hash(order_ref) as usize & self.mask;
+        loop {
+            let r = self.slots.get(i)?.order_ref;
+            if r == order_ref {
+                return Some(i);
+            }
+            if r == 0 {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Hints the CPU to fetch the slot a lookup of `order_ref` starts at.
+    #[inline]
+    pub fn home_slot(&self, order_ref: u64) -> Option<&OrderSlot> {
+        self.slots.get(hash(order_ref) as usize & self.mask)
+    }
+
+    /// The live order with this reference.
+    #[inline]
+    pub fn get(&self, order_ref: u64) -> Option<&OrderSlot> {
+        self.find(order_ref).and_then(|i| self.slots.get(i))
+    }
+
+    /// Mutable access to a live order (its reference must not be changed).
+    #[inline]
+    pub fn get_mut(&mut self, order_ref: u64) -> Option<&mut OrderSlot> {
+        self.find(order_ref).and_then(move |i| self.slots.get_mut(i))
+    }
+
+    /// Inserts a new live order.
+    #[inline]
+    pub fn insert(&mut self, order: OrderSlot) -> Result<(), InsertError> {
+        if order.order_ref == 0 {
+            return Err(InsertError::ZeroRef);
+        }
+        if self.len >= self.max_live {
+            // Still report duplicates as such so counters say what happened.
+            return Err(if self.find(order.order_ref).is_some() { InsertError::Duplicate } else { InsertError::Full });
+        }
+        let mut i = hash(order.order_ref) as usize & self.mask;
+        loop {
+            let Some(slot) = self.slots.get_mut(i) else { return Err(InsertError::Full) };
+            if slot.order_ref == 0 {
+                *slot = order;
+                self.len += 1;
+                return Ok(());
+            }
+            if slot.order_ref == order.order_ref {
+                return Err(InsertError::Duplicate);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Removes and returns the order with this reference.
+    #[inline]
+    pub fn remove(&mut self, order_ref: u64) -> Option<OrderSlot> {
+        let mut hole = self.find(order_ref)?;
+        let removed = core::mem::replace(self.slots.get_mut(hole)?, OrderSlot::EMPTY);
+        self.len -= 1;
+        // Backward-shift: pull later members of the probe run into the hole when
+        // their home slot is not between the hole and their position.
+        let mut j = (hole + 1) & self.mask;
+        while let Some(&cand) = self.slots.get(j) {
+            if cand.order_ref == 0 {
+                break;
+            }
+            let home = hash(cand.order_ref) as usize & self.mask;
+            let dist_home_to_j = j.wrapping_sub(home) & self.mask;
+            let dist_hole_to_j = j.wrapping_sub(hole) & self.mask;
+            if dist_home_to_j >= dist_hole_to_j {
+                if let Some(h) = self.slots.get_mut(hole) {
+                    *h = cand;
+                }
+                if let Some(c) = self.slots.get_mut(j) {
+                    *c = OrderSlot::EMPTY;
+                }
+                hole = j;
+            }
+            j = (j + 1) & self.mask;
+        }
+        Some(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::vec;
+
+    fn order(r: u64) -> OrderSlot {
+        OrderSlot { order_ref: r, price: r as u32, shares: 100, locate: 1, side: b'B', _pad: [0; 5] }
+    }
+
+    #[test]
+    fn layout() {
+        assert_eq!(core::mem::size_of::<OrderSlot>(), 24);
+        assert_eq!(core::mem::align_of::<OrderSlot>(), 8);
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let mut s = vec![OrderSlot::EMPTY; 16];
+        let mut t = OrderTable::new(&mut s, 8).unwrap();
+        assert_eq!(t.insert(order(5)), Ok(()));
+        assert_eq!(t.insert(order(5)), Err(InsertError::Duplicate));
+        assert_eq!(t.insert(order(0)), Err(InsertError::ZeroRef));
+        assert_eq!(t.get(5).unwrap().price, 5);
+        t.get_mut(5).unwrap().shares = 7;
+        assert_eq!(t.remove(5).unwrap().shares, 7);
+        assert!(t.get(5).is_none() && t.is_empty());
+    }
+
+    #[test]
+    fn capacity_is_a_value_not_a_panic() {
+        let mut s = vec![OrderSlot::EMPTY; 8];
+        let mut t = OrderTable::new(&mut s, 100).unwrap();
+        assert_eq!(t.max_live(), 6);
+        for r in 1..=6 {
+            t.insert(order(r)).unwrap();
+        }
+        assert_eq!(t.insert(order(7)), Err(InsertError::Full));
+        assert_eq!(t.insert(order(3)), Err(InsertError::Duplicate));
+        assert!(OrderTable::new(&mut [OrderSlot::EMPTY; 12], 4).is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn behaves_like_a_hash_map(ops in proptest::collection::vec((0u8..3, 1u64..200), 1..2000)) {
+            let mut s = vec![OrderSlot::EMPTY; 256];
+            let mut t = OrderTable::new(&mut s, 190).unwrap();
+            let mut model: HashMap<u64, u32> = HashMap::new();
+            for (op, r) in ops {
+                match op {
+                    0 => {
+                        let res = t.insert(order(r));
+                        if model.contains_key(&r) { proptest::prop_assert_eq!(res, Err(InsertError::Duplicate)); }
+                        else if model.len() >= 190 { proptest::prop_assert_eq!(res, Err(InsertError::Full)); }
+                        else { proptest::prop_assert_eq!(res, Ok(())); model.insert(r, r as u32); }
+                    }
+                    1 => { proptest::prop_assert_eq!(t.remove(r).map(|o| o.price), model.remove(&r)); }
+                    _ => { proptest::prop_assert_eq!(t.get(r).map(|o| o.price), model.get(&r).copied()); }
+                }
+                proptest::prop_assert_eq!(t.len(), model.len());
+            }
+            for (r, p) in &model { proptest::prop_assert_eq!(t.get(*r).map(|o| o.price), Some(*p)); }
+        }
+    }
+}

@@ -1,0 +1,830 @@
+//! The engine: MoldUDP64 sequencing, ITCH 5.0 book semantics, VWAP windows and
+//! snapshot emission, in event time. See `docs/semantics.md` for the contract.
+
+use crate::book::{InsertError, LevelArena, OrderSlot, OrderTable, SideRef, SymbolState};
+use crate::book::Level;
+use crate::vwap::{vwap_price4, VwapBucket, WindowGeometry};
+use crate::wire::itch::{self, Message};
+use crate::wire::{classify_frame, FilterReason, Frame, MoldPacket, WireError};
+
+/// Sessions tracked at once (a feed normally has one per day).
+pub const MAX_SESSIONS: usize = 8;
+/// Most VWAP buckets a window may need (`window / gcd(interval, window)`).
+pub const MAX_VWAP_BUCKETS: usize = 256;
+const LOCATES: usize = 1 << 16;
+
+/// Engine configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct EngineConfig {
+    /// Emission interval in ns (boundaries at its multiples).
+    pub interval_ns: u64,
+    /// VWAP window in ns.
+    pub window_ns: u64,
+    /// Most live orders at once.
+    pub max_orders: usize,
+    /// Price levels the level arena holds (segment capacity, all symbols).
+    pub max_levels: usize,
+    /// Stock locates covered: locates `0..max_locates` (65,536 covers all).
+    pub max_locates: usize,
+}
+
+impl Default for EngineConfig {
+    /// Fits a full NASDAQ day: 4 Mi live orders, 4 Mi levels, every locate.
+    fn default() -> Self {
+        Self {
+            interval_ns: 100_000_000,
+            window_ns: 1_000_000_000,
+            max_orders: 4 << 20,
+            max_levels: 4 << 20,
+            max_locates: LOCATES,
+        }
+    }
+}
+
+/// How much storage of each kind an [`EngineConfig`] needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct StorageSizes {
+    /// [`OrderSlot`]s (a power of two).
+    pub order_slots: usize,
+    /// [`Level`]s.
+    pub levels: usize,
+    /// [`SymbolState`]s.
+    pub symbols: usize,
+    /// [`VwapBucket`]s (`symbols × buckets per window`).
+    pub vwap_buckets: usize,
+}
+
+impl StorageSizes {
+    /// Total bytes.
+    pub const fn bytes(&self) -> usize {
+        self.order_slots * core::mem::size_of::<OrderSlot>()
+            + self.levels * core::mem::size_of::<Level>()
+            + self.symbols * core::mem::size_of::<SymbolState>()
+            + self.vwap_buckets * core::mem::size_of::<VwapBucket>()
+    }
+}
+
+/// Configuration or storage the engine cannot work with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ConfigError {
+    /// Interval or window is zero, or the window needs more than
+    /// [`MAX_VWAP_BUCKETS`] buckets.
+    BadWindow,
+    /// `max_orders`, `max_levels` or `max_locates` is zero or too large.
+    BadCapacity,
+    /// A storage slice is shorter than [`EngineConfig::storage_sizes`] says.
+    StorageTooSmall,
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::BadWindow => "interval and window must be non-zero and window/gcd(interval, window) at most 256",
+            Self::BadCapacity => "capacities must be non-zero (max_locates at most 65536, max_orders below 2^30)",
+            Self::StorageTooSmall => "storage handed to the engine is smaller than the configuration needs",
+        })
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+impl EngineConfig {
+    fn geometry(&self) -> Result<WindowGeometry, ConfigError> {
+        WindowGeometry::new(self.interval_ns, self.window_ns, MAX_VWAP_BUCKETS).ok_or(ConfigError::BadWindow)
+    }
+
+    /// Storage this configuration needs.
+    pub fn storage_sizes(&self) -> Result<StorageSizes, ConfigError> {
+        let g = self.geometry()?;
+        if self.max_orders == 0 || self.max_orders >= 1 << 30 || self.max_levels == 0 || self.max_levels >= u32::MAX as usize {
+            return Err(ConfigError::BadCapacity);
+        }
+        if self.max_locates == 0 || self.max_locates > LOCATES {
+            return Err(ConfigError::BadCapacity);
+        }
+        Ok(StorageSizes {
+            order_slots: OrderTable::slots_for(self.max_orders),
+            levels: self.max_levels,
+            symbols: self.max_locates,
+            vwap_buckets: self.max_locates * g.buckets,
+        })
+    }
+}
+
+/// The big tables, in storage the caller owns (heap, hugepages or statics).
+/// Contents on entry do not matter: the engine clears them.
+#[derive(Debug)]
+pub struct Storage<'s> {
+    /// Order table slots.
+    pub orders: &'s mut [OrderSlot],
+    /// Level arena.
+    pub levels: &'s mut [Level],
+    /// Per-locate state.
+    pub symbols: &'s mut [SymbolState],
+    /// VWAP rings.
+    pub vwap: &'s mut [VwapBucket],
+}
+
+/// Best price and its aggregate shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Quote {
+    /// Price(4).
+    pub price: u32,
+    /// Aggregate shares at that price.
+    pub shares: u64,
+}
+
+/// One snapshot: the state of a symbol after all messages before `boundary_ns`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Snapshot<'a> {
+    /// The emission boundary (ns since midnight).
+    pub boundary_ns: u64,
+    /// Stock locate.
+    pub locate: u16,
+    /// Symbol (empty when no message named it).
+    pub symbol: &'a [u8],
+    /// Best bid.
+    pub bid: Option<Quote>,
+    /// Best offer.
+    pub ask: Option<Quote>,
+    /// VWAP over `[boundary - W, boundary)`, Price(4), rounded half up.
+    pub vwap: u64,
+    /// Shares executed in the window.
+    pub volume: u64,
+}
+
+/// Receives snapshots as the engine emits them.
+pub trait SnapshotSink {
+    /// Called once per snapshot, in emission order.
+    fn on_snapshot(&mut self, snapshot: &Snapshot<'_>);
+}
+
+impl<F: FnMut(&Snapshot<'_>)> SnapshotSink for F {
+    fn on_snapshot(&mut self, snapshot: &Snapshot<'_>) {
+        self(snapshot)
+    }
+}
+
+/// What became of one received frame or packet; every frame gets exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PacketOutcome {
+    /// In sequence (or partly duplicate with new messages); heartbeats and end
+    /// of session at the expected sequence count here too.
+    Applied,
+    /// Every message already seen.
+    Duplicate,
+    /// Ahead of the expected sequence: the missing messages were counted.
+    GapOpening,
+    /// Well formed but not ours.
+    Filtered(FilterReason),
+    /// Rejected by a parser (frame, packet or any message in it).
+    Malformed(WireError),
+    /// A session beyond [`MAX_SESSIONS`]; counted with the malformed packets.
+    SessionRefused,
+}
+
+/// Number of [`WireError`] kinds, for per-kind counters.
+pub const WIRE_ERROR_KINDS: usize = 14;
+
+/// Index of a [`WireError`] kind in per-kind counters.
+pub const fn wire_error_index(e: &WireError) -> usize {
+    match e {
+        WireError::EthernetTruncated => 0,
+        WireError::VlanTruncated => 1,
+        WireError::Ipv4Truncated => 2,
+        WireError::Ipv4BadVersion => 3,
+        WireError::Ipv4BadHeaderLength => 4,
+        WireError::Ipv4BadTotalLength => 5,
+        WireError::Ipv4Fragment => 6,
+        WireError::UdpTruncated => 7,
+        WireError::UdpBadLength => 8,
+        WireError::MoldTruncated => 9,
+        WireError::MoldBlockOverrun => 10,
+        WireError::ItchEmpty => 11,
+        WireError::ItchUnknownType(_) => 12,
+        WireError::ItchBadLength { .. } => 13,
+    }
+}
+
+/// Names of the per-kind counters, in index order.
+pub const WIRE_ERROR_NAMES: [&str; WIRE_ERROR_KINDS] = [
+    "ethernet_truncated",
+    "vlan_truncated",
+    "ipv4_truncated",
+    "ipv4_bad_version",
+    "ipv4_bad_header_length",
+    "ipv4_bad_total_length",
+    "ipv4_fragment",
+    "udp_truncated",
+    "udp_bad_length",
+    "mold_truncated",
+    "mold_block_overrun",
+    "itch_empty",
+    "itch_unknown_type",
+    "itch_bad_length",
+];
+
+/// Everything the engine counts. Packets: every frame handed to
+/// [`Engine::on_frame`] lands in exactly one of `packets_applied`,
+/// `packets_duplicate`, `packets_gap`, `packets_filtered`, `packets_malformed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Counters {
+    /// Frames or packets applied (including heartbeats and end of session).
+    pub packets_applied: u64,
+    /// Packets whose every message was a duplicate.
+    pub packets_duplicate: u64,
+    /// Packets that opened a gap.
+    pub packets_gap: u64,
+    /// Frames that were not ours.
+    pub packets_filtered: u64,
+    /// Frames or packets rejected, whole or in part.
+    pub packets_malformed: u64,
+    /// Heartbeat packets seen (also counted above).
+    pub heartbeats: u64,
+    /// End-of-session packets seen (also counted above).
+    pub end_of_session: u64,
+    /// Packets of a session beyond [`MAX_SESSIONS`] (counted malformed).
+    pub sessions_refused: u64,
+    /// Filtered frames by reason: not IPv4, not UDP, other port.
+    pub filtered_by_reason: [u64; 3],
+    /// Rejections by kind (frames, packets and messages), see [`WIRE_ERROR_NAMES`].
+    pub malformed_by_kind: [u64; WIRE_ERROR_KINDS],
+
+    /// Messages applied to the engine.
+    pub messages_applied: u64,
+    /// Messages dropped as duplicates (sequence below the expected one).
+    pub messages_duplicate: u64,
+    /// Messages never received (gaps in sequence).
+    pub messages_missing: u64,
+    /// Messages dropped as malformed, including the unframeable rest of a
+    /// packet after a block overrun.
+    pub messages_malformed: u64,
+    /// Applied messages by type, in [`itch::ALL_TYPES`] order.
+    pub messages_by_type: [u64; 23],
+
+    /// E, C, X, D or U naming an order that is not live.
+    pub unknown_ref: u64,
+    /// E, C or X of more shares than remain (the order was removed).
+    pub oversized_reductions: u64,
+    /// A or F (or U's new reference) reusing a live reference (refused).
+    pub duplicate_ref: u64,
+    /// Adds refused for zero shares, zero price, reference 0 or a bad side.
+    pub rejected_adds: u64,
+    /// Adds refused because the order table was full.
+    pub orders_refused_full: u64,
+    /// Adds refused because the level arena was full.
+    pub levels_refused_full: u64,
+    /// Messages whose locate is at or beyond `max_locates` (ignored).
+    pub locate_out_of_range: u64,
+    /// An order's level was not found (never expected; counted, not fatal).
+    pub book_mismatch: u64,
+    /// Executions counted toward VWAP.
+    pub vwap_executions: u64,
+    /// Snapshots emitted.
+    pub snapshots: u64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            packets_applied: 0,
+            packets_duplicate: 0,
+            packets_gap: 0,
+            packets_filtered: 0,
+            packets_malformed: 0,
+            heartbeats: 0,
+            end_of_session: 0,
+            sessions_refused: 0,
+            filtered_by_reason: [0; 3],
+            malformed_by_kind: [0; WIRE_ERROR_KINDS],
+            messages_applied: 0,
+            messages_duplicate: 0,
+            messages_missing: 0,
+            messages_malformed: 0,
+            messages_by_type: [0; 23],
+            unknown_ref: 0,
+            oversized_reductions: 0,
+            duplicate_ref: 0,
+            rejected_adds: 0,
+            orders_refused_full: 0,
+            levels_refused_full: 0,
+            locate_out_of_range: 0,
+            book_mismatch: 0,
+            vwap_executions: 0,
+            snapshots: 0,
+        }
+    }
+}
+
+impl Counters {
+    /// Total frames or packets classified.
+    pub fn packets_total(&self) -> u64 {
+        self.packets_applied + self.packets_duplicate + self.packets_gap + self.packets_filtered + self.packets_malformed
+    }
+
+    fn count_error(&mut self, e: &WireError) {
+        if let Some(c) = self.malformed_by_kind.get_mut(wire_error_index(e)) {
+            *c += 1;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SessionSeq {
+    name: [u8; 10],
+    expected: u64,
+}
+
+/// Index of a type byte in [`itch::ALL_TYPES`] order (for per-type counters).
+const fn type_index(t: u8) -> usize {
+    let mut i = 0;
+    while i < itch::ALL_TYPES.len() {
+        if itch::ALL_TYPES[i] == t {
+            return i;
+        }
+        i += 1;
+    }
+    0
+}
+
+#[inline]
+fn side_of(symbols: &mut [SymbolState], locate: u16, side: u8) -> Option<(&mut SideRef, bool)> {
+    let s = symbols.get_mut(usize::from(locate))?;
+    match side {
+        b'B' => Some((&mut s.bids, true)),
+        b'S' => Some((&mut s.asks, false)),
+        _ => None,
+    }
+}
+
+/// The engine. One per feed (per worker lcore in the host).
+#[derive(Debug)]
+pub struct Engine<'s> {
+    orders: OrderTable<'s>,
+    levels: LevelArena<'s>,
+    symbols: &'s mut [SymbolState],
+    vwap: &'s mut [VwapBucket],
+    geometry: WindowGeometry,
+    interval_ns: u64,
+    next_boundary: Option<u64>,
+    last_exec_any: Option<u64>,
+    active: [u64; LOCATES / 64],
+    active_count: u32,
+    sessions: [Option<SessionSeq>; MAX_SESSIONS],
+    counters: Counters,
+}
+
+impl<'s> Engine<'s> {
+    /// Builds an engine over `storage`, clearing it.
+    pub fn new(config: &EngineConfig, storage: Storage<'s>) -> Result<Self, ConfigError> {
+        let sizes = config.storage_sizes()?;
+        let geometry = config.geometry()?;
+        let Storage { orders, levels, symbols, vwap } = storage;
+        if orders.len() < sizes.order_slots
+            || levels.len() < sizes.levels
+            || symbols.len() < sizes.symbols
+            || vwap.len() < sizes.vwap_buckets
+        {
+            return Err(ConfigError::StorageTooSmall);
+        }
+        let (orders, _) = orders.split_at_mut(sizes.order_slots);
+        let (symbols, _) = symbols.split_at_mut(sizes.symbols);
+        let (vwap, _) = vwap.split_at_mut(sizes.vwap_buckets);
+        symbols.iter_mut().for_each(|s| *s = SymbolState::default());
+        vwap.iter_mut().for_each(|b| *b = VwapBucket::default());
+        let orders = OrderTable::new(orders, config.max_orders).ok_or(ConfigError::BadCapacity)?;
+        Ok(Self {
+            orders,
+            levels: LevelArena::new(levels),
+            symbols,
+            vwap,
+            geometry,
+            interval_ns: config.interval_ns,
+            next_boundary: None,
+            last_exec_any: None,
+            active: [0; LOCATES / 64],
+            active_count: 0,
+            sessions: [None; MAX_SESSIONS],
+            counters: Counters::default(),
+        })
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Live orders.
+    pub fn live_orders(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// Level-arena capacity in use (levels).
+    pub fn level_segments_in_use(&self) -> usize {
+        self.levels.segment_levels_in_use()
+    }
+
+    /// The symbol a locate was given (empty when unknown).
+    pub fn symbol(&self, locate: u16) -> &[u8] {
+        self.symbols.get(usize::from(locate)).map_or(&[], |s| s.symbol())
+    }
+
+    /// Best bid of a locate.
+    pub fn best_bid(&self, locate: u16) -> Option<Quote> {
+        let s = self.symbols.get(usize::from(locate))?;
+        self.levels.best(&s.bids).map(|l| Quote { price: l.price, shares: l.shares })
+    }
+
+    /// Best offer of a locate.
+    pub fn best_ask(&self, locate: u16) -> Option<Quote> {
+        let s = self.symbols.get(usize::from(locate))?;
+        self.levels.best(&s.asks).map(|l| Quote { price: l.price, shares: l.shares })
+    }
+
+    /// All bid levels of a locate, worst first, best last.
+    pub fn bid_levels(&self, locate: u16) -> &[Level] {
+        self.symbols.get(usize::from(locate)).map_or(&[], |s| self.levels.levels(&s.bids))
+    }
+
+    /// All offer levels of a locate, worst first, best last.
+    pub fn ask_levels(&self, locate: u16) -> &[Level] {
+        self.symbols.get(usize::from(locate)).map_or(&[], |s| self.levels.levels(&s.asks))
+    }
+
+    /// The next emission boundary not yet emitted (None before the first message).
+    pub fn next_boundary(&self) -> Option<u64> {
+        self.next_boundary
+    }
+
+    /// Classifies one received frame and, when it is a MoldUDP64 packet on one
+    /// of `ports` (all ports when empty), sequences and applies it.
+    #[inline]
+    pub fn on_frame<S: SnapshotSink>(&mut self, frame: &[u8], ports: &[u16], sink: &mut S) -> PacketOutcome {
+        match classify_frame(frame, ports) {
+            Ok(Frame::Mold { packet, .. }) => self.on_packet(&packet, sink),
+            Ok(Frame::Filtered(reason)) => {
+                self.counters.packets_filtered += 1;
+                let i = match reason {
+                    FilterReason::NotIpv4 => 0,
+                    FilterReason::NotUdp => 1,
+                    _ => 2,
+                };
+                self.counters.filtered_by_reason[i] += 1;
+                PacketOutcome::Filtered(reason)
+            }
+            Err(e) => {
+                self.counters.packets_malformed += 1;
+                self.counters.count_error(&e);
+                PacketOutcome::Malformed(e)
+            }
+        }
+    }
+
+    fn session_slot(&mut self, name: &[u8; 10], first_seq: u64) -> Option<&mut SessionSeq> {
+        let mut free = None;
+        for (i, s) in self.sessions.iter().enumerate() {
+            match s {
+                Some(s) if &s.name == name => {
+                    free = Some(i);
+                    break;
+                }
+                None if free.is_none() => free = Some(i),
+                _ => {}
+            }
+        }
+        let slot = self.sessions.get_mut(free?)?;
+        // The expected sequence of a new session starts at its first packet's.
+        Some(slot.get_or_insert(SessionSeq { name: *name, expected: first_seq }))
+    }
+
+    /// Sequences and applies one MoldUDP64 packet (see the module docs).
+    pub fn on_packet<S: SnapshotSink>(&mut self, pkt: &MoldPacket<&[u8]>, sink: &mut S) -> PacketOutcome {
+        let seq = pkt.sequence();
+        let Some(session) = self.session_slot(pkt.session(), seq) else {
+            self.counters.sessions_refused += 1;
+            self.counters.packets_malformed += 1;
+            return PacketOutcome::SessionRefused;
+        };
+        let expected = session.expected;
+        let count = u64::from(pkt.message_count());
+        let mut outcome = PacketOutcome::Applied;
+        let mut gap = 0;
+        if seq > expected {
+            gap = seq - expected;
+            outcome = PacketOutcome::GapOpening;
+        }
+        let start = seq.max(expected);
+        session.expected = start.max(seq.saturating_add(count));
+        self.counters.messages_missing += gap;
+
+        if count == 0 {
+            if pkt.is_end_of_session() {
+                self.counters.end_of_session += 1;
+            } else {
+                self.counters.heartbeats += 1;
+            }
+        }
+        let dups = (start - seq).min(count);
+        self.counters.messages_duplicate += dups;
+        if count > 0 && dups == count {
+            self.counters.packets_duplicate += 1;
+            return PacketOutcome::Duplicate;
+        }
+
+        let mut bad = None;
+        for (this, block) in (0u64..).zip(pkt.messages()) {
+            if this < dups {
+                continue;
+            }
+            match block {
+                Ok(bytes) => match Message::parse(bytes) {
+                    Ok(m) => self.apply(&m, sink),
+                    Err(e) => {
+                        self.counters.messages_malformed += 1;
+                        self.counters.count_error(&e);
+                        bad = Some(e);
+                    }
+                },
+                Err(e) => {
+                    // The rest of the packet cannot be framed.
+                    self.counters.messages_malformed += count - this;
+                    self.counters.count_error(&e);
+                    bad = Some(e);
+                }
+            }
+        }
+        match bad {
+            Some(e) => {
+                self.counters.packets_malformed += 1;
+                PacketOutcome::Malformed(e)
+            }
+            None => {
+                match outcome {
+                    PacketOutcome::GapOpening => self.counters.packets_gap += 1,
+                    _ => self.counters.packets_applied += 1,
+                }
+                outcome
+            }
+        }
+    }
+
+    /// Applies one message framed by a file (no sequencing).
+    #[inline]
+    pub fn on_message<S: SnapshotSink>(&mut self, bytes: &[u8], sink: &mut S) -> Result<(), WireError> {
+        match Message::parse(bytes) {
+            Ok(m) => {
+                self.apply(&m, sink);
+                Ok(())
+            }
+            Err(e) => {
+                self.counters.messages_malformed += 1;
+                self.counters.count_error(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Emits every boundary at or before `ts`, then applies the message.
+    #[inline]
+    pub fn apply<S: SnapshotSink>(&mut self, m: &Message<'_>, sink: &mut S) {
+        let h = m.header();
+        let ts = h.timestamp_ns();
+        self.advance_time(ts, sink);
+        let c = &mut self.counters;
+        c.messages_applied += 1;
+        if let Some(n) = c.messages_by_type.get_mut(type_index(h.msg_type)) {
+            *n += 1;
+        }
+        let locate = h.stock_locate();
+        match *m {
+            Message::AddOrder(a) => {
+                self.add(locate, a.order_ref.get(), a.side, a.shares.get(), a.price.get(), Some(&a.stock))
+            }
+            Message::AddOrderMpid(a) => {
+                self.add(locate, a.order_ref.get(), a.side, a.shares.get(), a.price.get(), Some(&a.stock))
+            }
+            Message::OrderExecuted(e) => self.execute(e.order_ref.get(), e.executed_shares.get(), None, ts),
+            Message::OrderExecutedWithPrice(e) => {
+                let price = (e.printable == b'Y').then(|| e.execution_price.get());
+                self.execute(e.order_ref.get(), e.executed_shares.get(), Some(price), ts)
+            }
+            Message::OrderCancel(x) => {
+                if let Some(o) = self.lookup(x.order_ref.get()) {
+                    self.reduce(o, x.cancelled_shares.get());
+                }
+            }
+            Message::OrderDelete(d) => {
+                if let Some(o) = self.lookup(d.order_ref.get()) {
+                    self.reduce(o, o.shares);
+                }
+            }
+            Message::OrderReplace(u) => {
+                if let Some(o) = self.lookup(u.original_order_ref.get()) {
+                    self.reduce(o, o.shares);
+                    self.add(o.locate, u.new_order_ref.get(), o.side, u.shares.get(), u.price.get(), None);
+                }
+            }
+            Message::Trade(p) => {
+                self.learn_symbol(locate, &p.stock);
+                self.record_execution(locate, ts, p.price.get(), u64::from(p.shares.get()));
+            }
+            Message::CrossTrade(q) => {
+                self.learn_symbol(locate, &q.stock);
+                self.record_execution(locate, ts, q.cross_price.get(), q.shares.get());
+            }
+            Message::StockDirectory(r) => match self.symbols.get_mut(usize::from(locate)) {
+                Some(s) => s.set_symbol(&r.stock),
+                None => self.counters.locate_out_of_range += 1,
+            },
+            _ => {}
+        }
+    }
+
+    #[inline]
+    fn learn_symbol(&mut self, locate: u16, stock: &[u8; 8]) {
+        if let Some(s) = self.symbols.get_mut(usize::from(locate)) {
+            if s.symbol_len == 0 {
+                s.set_symbol(stock);
+            }
+        }
+    }
+
+    #[inline]
+    fn lookup(&mut self, order_ref: u64) -> Option<OrderSlot> {
+        let o = self.orders.get(order_ref).copied();
+        if o.is_none() {
+            self.counters.unknown_ref += 1;
+        }
+        o
+    }
+
+
+    fn add(&mut self, locate: u16, order_ref: u64, side: u8, shares: u32, price: u32, stock: Option<&[u8; 8]>) {
+        if usize::from(locate) >= self.symbols.len() {
+            self.counters.locate_out_of_range += 1;
+            return;
+        }
+        if shares == 0 || price == 0 || !(side == b'B' || side == b'S') {
+            self.counters.rejected_adds += 1;
+            return;
+        }
+        if let Some(stock) = stock {
+            self.learn_symbol(locate, stock);
+        }
+        let slot = OrderSlot { order_ref, price, shares, locate, side, _pad: [0; 5] };
+        match self.orders.insert(slot) {
+            Ok(()) => {}
+            Err(InsertError::Duplicate) => {
+                self.counters.duplicate_ref += 1;
+                return;
+            }
+            Err(InsertError::Full) => {
+                self.counters.orders_refused_full += 1;
+                return;
+            }
+            Err(InsertError::ZeroRef) => {
+                self.counters.rejected_adds += 1;
+                return;
+            }
+        }
+        let Some((side_ref, is_bid)) = side_of(self.symbols, locate, side) else { return };
+        if self.levels.add(side_ref, is_bid, price, shares).is_err() {
+            self.orders.remove(order_ref);
+            self.counters.levels_refused_full += 1;
+        }
+    }
+
+    /// Takes `shares` off a live order; the order goes when none remain.
+    #[inline]
+    fn reduce(&mut self, o: OrderSlot, shares: u32) {
+        let gone = shares >= o.shares;
+        if shares > o.shares {
+            self.counters.oversized_reductions += 1;
+        }
+        let taken = shares.min(o.shares);
+        if gone {
+            self.orders.remove(o.order_ref);
+        } else if let Some(live) = self.orders.get_mut(o.order_ref) {
+            live.shares -= taken;
+        }
+        let found = match side_of(self.symbols, o.locate, o.side) {
+            Some((side_ref, is_bid)) => self.levels.reduce(side_ref, is_bid, o.price, taken, gone),
+            None => false,
+        };
+        if !found {
+            self.counters.book_mismatch += 1;
+        }
+    }
+
+    /// E (price None: the order's) and C (Some(None): not printable).
+    #[inline]
+    fn execute(&mut self, order_ref: u64, shares: u32, c_price: Option<Option<u32>>, ts: u64) {
+        let Some(o) = self.lookup(order_ref) else { return };
+        let vwap_price = match c_price {
+            None => Some(o.price),
+            Some(p) => p,
+        };
+        if let Some(p) = vwap_price {
+            self.record_execution(o.locate, ts, p, u64::from(shares));
+        }
+        self.reduce(o, shares);
+    }
+
+    #[inline]
+    fn record_execution(&mut self, locate: u16, ts: u64, price: u32, shares: u64) {
+        if shares == 0 {
+            return;
+        }
+        let n = self.geometry.buckets;
+        let li = usize::from(locate);
+        let Some(ring) = self.vwap.get_mut(li * n..li * n + n) else {
+            self.counters.locate_out_of_range += 1;
+            return;
+        };
+        self.geometry.record(ring, ts, price, shares);
+        if let Some(s) = self.symbols.get_mut(li) {
+            s.last_exec_ns = s.last_exec_ns.max(ts);
+        }
+        let (w, bit) = (li / 64, 1u64 << (li % 64));
+        if let Some(word) = self.active.get_mut(w) {
+            if *word & bit == 0 {
+                *word |= bit;
+                self.active_count += 1;
+            }
+        }
+        self.last_exec_any = Some(self.last_exec_any.map_or(ts, |t| t.max(ts)));
+        self.counters.vwap_executions += 1;
+    }
+
+    #[inline]
+    fn advance_time<S: SnapshotSink>(&mut self, ts: u64, sink: &mut S) {
+        let i = self.interval_ns;
+        let Some(mut b) = self.next_boundary else {
+            // First message: the first boundary is the first multiple of I after it.
+            self.next_boundary = Some((ts / i + 1) * i);
+            return;
+        };
+        if b > ts {
+            return;
+        }
+        while b <= ts {
+            let any_in_window = match self.last_exec_any {
+                Some(last) => self.active_count > 0 && last.saturating_add(self.geometry.window_ns) >= b,
+                None => false,
+            };
+            if !any_in_window {
+                // Nothing changes before this message, so no boundary up to ts
+                // has an execution in its window: skip them all.
+                b = (ts / i + 1) * i;
+                break;
+            }
+            self.emit_boundary(b, sink);
+            b += i;
+        }
+        self.next_boundary = Some(b);
+    }
+
+    fn emit_boundary<S: SnapshotSink>(&mut self, b: u64, sink: &mut S) {
+        let window_start = b.saturating_sub(self.geometry.window_ns);
+        let n = self.geometry.buckets;
+        for wi in 0..self.active.len() {
+            let mut word = self.active[wi];
+            while word != 0 {
+                let bit = word.trailing_zeros() as usize;
+                word &= word - 1;
+                let li = wi * 64 + bit;
+                let Some(s) = self.symbols.get(li) else { continue };
+                if s.last_exec_ns < window_start {
+                    self.active[wi] &= !(1u64 << bit);
+                    self.active_count -= 1;
+                    continue;
+                }
+                let Some(ring) = self.vwap.get(li * n..li * n + n) else { continue };
+                let (notional, volume) = self.geometry.window_sum(ring, b);
+                let Some(vwap) = vwap_price4(notional, volume) else { continue };
+                let snap = Snapshot {
+                    boundary_ns: b,
+                    locate: li as u16,
+                    symbol: s.symbol(),
+                    bid: self.levels.best(&s.bids).map(|l| Quote { price: l.price, shares: l.shares }),
+                    ask: self.levels.best(&s.asks).map(|l| Quote { price: l.price, shares: l.shares }),
+                    vwap,
+                    volume,
+                };
+                sink.on_snapshot(&snap);
+                self.counters.snapshots += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,323 @@
+//! Engine behaviour on hand-built messages.
+
+use super::*;
+use std::vec::Vec;
+
+const MS: u64 = 1_000_000;
+
+fn hdr(t: u8, locate: u16, ts: u64) -> Vec<u8> {
+    let mut v = std::vec![t];
+    v.extend_from_slice(&locate.to_be_bytes());
+    v.extend_from_slice(&[0, 0]);
+    v.extend_from_slice(&ts.to_be_bytes()[2..]);
+    v
+}
+fn stock(s: &str) -> [u8; 8] {
+    let mut b = [b' '; 8];
+    b[..s.len()].copy_from_slice(s.as_bytes());
+    b
+}
+fn r(locate: u16, ts: u64, sym: &str) -> Vec<u8> {
+    let mut v = hdr(b'R', locate, ts);
+    v.extend_from_slice(&stock(sym));
+    v.extend_from_slice(&[b'Q', b'N', 0, 0, 0, 100, b'N', b'C', b'Z', b' ', b'P', b'N', b'N', b'1', b'N', 0, 0, 0, 0, b'N']);
+    v
+}
+fn a(locate: u16, ts: u64, oref: u64, side: u8, shares: u32, price: u32) -> Vec<u8> {
+    let mut v = hdr(b'A', locate, ts);
+    v.extend_from_slice(&oref.to_be_bytes());
+    v.push(side);
+    v.extend_from_slice(&shares.to_be_bytes());
+    v.extend_from_slice(&stock("SYM"));
+    v.extend_from_slice(&price.to_be_bytes());
+    v
+}
+fn e(ts: u64, oref: u64, shares: u32) -> Vec<u8> {
+    let mut v = hdr(b'E', 1, ts);
+    v.extend_from_slice(&oref.to_be_bytes());
+    v.extend_from_slice(&shares.to_be_bytes());
+    v.extend_from_slice(&9u64.to_be_bytes());
+    v
+}
+fn c(ts: u64, oref: u64, shares: u32, printable: u8, price: u32) -> Vec<u8> {
+    let mut v = e(ts, oref, shares);
+    v[0] = b'C';
+    v.push(printable);
+    v.extend_from_slice(&price.to_be_bytes());
+    v
+}
+fn x(ts: u64, oref: u64, shares: u32) -> Vec<u8> {
+    let mut v = hdr(b'X', 1, ts);
+    v.extend_from_slice(&oref.to_be_bytes());
+    v.extend_from_slice(&shares.to_be_bytes());
+    v
+}
+fn d(ts: u64, oref: u64) -> Vec<u8> {
+    let mut v = hdr(b'D', 1, ts);
+    v.extend_from_slice(&oref.to_be_bytes());
+    v
+}
+fn u(ts: u64, old: u64, new: u64, shares: u32, price: u32) -> Vec<u8> {
+    let mut v = hdr(b'U', 1, ts);
+    v.extend_from_slice(&old.to_be_bytes());
+    v.extend_from_slice(&new.to_be_bytes());
+    v.extend_from_slice(&shares.to_be_bytes());
+    v.extend_from_slice(&price.to_be_bytes());
+    v
+}
+fn p(locate: u16, ts: u64, shares: u32, price: u32) -> Vec<u8> {
+    let mut v = hdr(b'P', locate, ts);
+    v.extend_from_slice(&0u64.to_be_bytes());
+    v.push(b'B');
+    v.extend_from_slice(&shares.to_be_bytes());
+    v.extend_from_slice(&stock("SYM"));
+    v.extend_from_slice(&price.to_be_bytes());
+    v.extend_from_slice(&1u64.to_be_bytes());
+    v
+}
+fn q(locate: u16, ts: u64, shares: u64, price: u32) -> Vec<u8> {
+    let mut v = hdr(b'Q', locate, ts);
+    v.extend_from_slice(&shares.to_be_bytes());
+    v.extend_from_slice(&stock("SYM"));
+    v.extend_from_slice(&price.to_be_bytes());
+    v.extend_from_slice(&1u64.to_be_bytes());
+    v.push(b'O');
+    v
+}
+fn sys(ts: u64) -> Vec<u8> {
+    let mut v = hdr(b'S', 0, ts);
+    v.push(b'O');
+    v
+}
+
+struct Store {
+    orders: Vec<OrderSlot>,
+    levels: Vec<Level>,
+    symbols: Vec<SymbolState>,
+    vwap: Vec<VwapBucket>,
+}
+
+fn small() -> EngineConfig {
+    EngineConfig { max_orders: 1000, max_levels: 4096, max_locates: 16, ..EngineConfig::default() }
+}
+
+impl Store {
+    fn new(cfg: &EngineConfig) -> Self {
+        let s = cfg.storage_sizes().unwrap();
+        Self {
+            orders: std::vec![OrderSlot::EMPTY; s.order_slots],
+            levels: std::vec![Level::default(); s.levels],
+            symbols: std::vec![SymbolState::default(); s.symbols],
+            vwap: std::vec![VwapBucket::default(); s.vwap_buckets],
+        }
+    }
+    fn engine(&mut self, cfg: &EngineConfig) -> Engine<'_> {
+        Engine::new(
+            cfg,
+            Storage { orders: &mut self.orders, levels: &mut self.levels, symbols: &mut self.symbols, vwap: &mut self.vwap },
+        )
+        .unwrap()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Snap {
+    b: u64,
+    locate: u16,
+    sym: Vec<u8>,
+    bid: Option<Quote>,
+    ask: Option<Quote>,
+    vwap: u64,
+    vol: u64,
+}
+
+fn run(eng: &mut Engine<'_>, msgs: &[Vec<u8>]) -> Vec<Snap> {
+    let mut out = Vec::new();
+    let mut sink = |s: &Snapshot<'_>| {
+        out.push(Snap { b: s.boundary_ns, locate: s.locate, sym: s.symbol.to_vec(), bid: s.bid, ask: s.ask, vwap: s.vwap, vol: s.volume })
+    };
+    for m in msgs {
+        eng.on_message(m, &mut sink).unwrap();
+    }
+    out
+}
+
+fn quote(price: u32, shares: u64) -> Option<Quote> {
+    Some(Quote { price, shares })
+}
+
+#[test]
+fn book_semantics() {
+    let cfg = small();
+    let mut st = Store::new(&cfg);
+    let mut eng = st.engine(&cfg);
+    run(
+        &mut eng,
+        &[
+            r(1, 1, "AAPL"),
+            a(1, 2, 10, b'B', 100, 1_000_000),
+            a(1, 3, 11, b'B', 200, 1_000_000),
+            a(1, 4, 12, b'B', 50, 999_900),
+            a(1, 5, 20, b'S', 300, 1_000_100),
+        ],
+    );
+    assert_eq!(eng.best_bid(1), quote(1_000_000, 300));
+    assert_eq!(eng.best_ask(1), quote(1_000_100, 300));
+    run(&mut eng, &[e(6, 10, 40), x(7, 11, 50)]);
+    assert_eq!(eng.best_bid(1), quote(1_000_000, 210));
+    run(&mut eng, &[d(8, 10), d(9, 11)]);
+    assert_eq!(eng.best_bid(1), quote(999_900, 50));
+    // Replace moves the order: new ref, new price and shares, same side.
+    run(&mut eng, &[u(10, 12, 13, 70, 1_000_050)]);
+    assert_eq!(eng.best_bid(1), quote(1_000_050, 70));
+    assert_eq!(eng.bid_levels(1).len(), 1);
+    // C executes at its own price and reduces the order.
+    run(&mut eng, &[c(11, 20, 100, b'Y', 1_000_200)]);
+    assert_eq!(eng.best_ask(1), quote(1_000_100, 200));
+    // Unknown refs are ignored and counted; oversized reductions remove the order.
+    run(&mut eng, &[d(12, 999), e(13, 999, 1), x(14, 13, 1000)]);
+    assert_eq!(eng.counters().unknown_ref, 2);
+    assert_eq!(eng.counters().oversized_reductions, 1);
+    assert_eq!(eng.best_bid(1), None);
+    assert_eq!(eng.live_orders(), 1);
+    assert_eq!(eng.symbol(1), b"AAPL");
+    // Rejected and duplicate adds.
+    run(&mut eng, &[a(1, 15, 20, b'B', 1, 1), a(1, 16, 30, b'B', 0, 1), a(1, 17, 31, b'Z', 1, 1), a(1, 18, 0, b'B', 1, 1)]);
+    assert_eq!(eng.counters().duplicate_ref, 1);
+    assert_eq!(eng.counters().rejected_adds, 3);
+    assert_eq!(eng.counters().book_mismatch, 0);
+    assert_eq!(eng.counters().messages_applied, 18);
+}
+
+#[test]
+fn emission_schedule_and_vwap() {
+    let cfg = small();
+    let mut st = Store::new(&cfg);
+    let mut eng = st.engine(&cfg);
+    // First message at 50 ms: first boundary 100 ms.
+    let snaps = run(
+        &mut eng,
+        &[
+            sys(50 * MS),
+            r(2, 51 * MS, "BBB"),
+            r(1, 52 * MS, "AAA"),
+            a(2, 60 * MS, 1, b'B', 100, 500_000),
+            a(1, 61 * MS, 2, b'S', 100, 700_000),
+            e(70 * MS, 1, 10),                         // locate 2: 10 @ 50.0000
+            p(2, 80 * MS, 20, 500_001),                // locate 2: 20 @ 50.0001
+            c(90 * MS, 2, 5, b'N', 1),                 // locate 1: non-printable, not in VWAP
+            q(1, 100 * MS, 0, 1),                      // at boundary 100 ms: emitted first; 0 shares ignored
+        ],
+    );
+    // Only locate 2 had VWAP executions in [-, 100ms).
+    // VWAP = (10×500000 + 20×500001) / 30 = 500000.666… -> 500001
+    assert_eq!(
+        snaps,
+        std::vec![Snap { b: 100 * MS, locate: 2, sym: b"BBB".to_vec(), bid: quote(500_000, 90), ask: None, vwap: 500_001, vol: 30 }]
+    );
+    // An execution on locate 1 at 150 ms; the next message at 320 ms emits
+    // 200 and 300 ms for both, in locate order.
+    let snaps = run(&mut eng, &[p(1, 150 * MS, 10, 700_000), sys(320 * MS)]);
+    let bs: Vec<(u64, u16)> = snaps.iter().map(|s| (s.b, s.locate)).collect();
+    assert_eq!(bs, std::vec![(200 * MS, 1), (200 * MS, 2), (300 * MS, 1), (300 * MS, 2)]);
+    assert_eq!(snaps[0].ask, quote(700_000, 95));
+    // Window is 1 s: locate 2's executions (70, 80 ms) are last in the window
+    // of 1.0 s, locate 1's (150 ms) in that of 1.1 s ([100 ms, 1.1 s)).
+    let snaps = run(&mut eng, &[sys(1_150 * MS)]);
+    let last: Vec<(u64, u16)> = snaps.iter().rev().take(3).map(|s| (s.b, s.locate)).collect();
+    assert_eq!(last, std::vec![(1_100 * MS, 1), (1_000 * MS, 2), (1_000 * MS, 1)]);
+    // Quiet hours: nothing left in any window, so nothing is emitted and the
+    // boundaries up to the next message are skipped without work.
+    let snaps = run(&mut eng, &[sys(3_600_000 * MS)]);
+    assert!(snaps.is_empty(), "{snaps:?}");
+    assert_eq!(eng.next_boundary(), Some(3_600_100 * MS));
+}
+
+#[test]
+fn sequencing_gaps_duplicates_and_malformed() {
+    let cfg = small();
+    let mut st = Store::new(&cfg);
+    let mut eng = st.engine(&cfg);
+    let mut sink = |_: &Snapshot<'_>| {};
+    let pkt = |seq: u64, msgs: &[Vec<u8>]| {
+        let mut v = b"SESSION001".to_vec();
+        v.extend_from_slice(&seq.to_be_bytes());
+        v.extend_from_slice(&(msgs.len() as u16).to_be_bytes());
+        for m in msgs {
+            v.extend_from_slice(&(m.len() as u16).to_be_bytes());
+            v.extend_from_slice(m);
+        }
+        v
+    };
+    let mut feed = |eng: &mut Engine<'_>, bytes: &[u8]| eng.on_packet(&MoldPacket::new_checked(bytes).unwrap(), &mut sink);
+    let m = |i: u64| a(1, i, i, b'B', 1, 100);
+    assert_eq!(feed(&mut eng, &pkt(100, &[m(1), m(2)])), PacketOutcome::Applied);
+    assert_eq!(feed(&mut eng, &pkt(102, &[m(3)])), PacketOutcome::Applied);
+    // Gap: 103, 104 missing.
+    assert_eq!(feed(&mut eng, &pkt(105, &[m(6), m(7)])), PacketOutcome::GapOpening);
+    assert_eq!(eng.counters().messages_missing, 2);
+    // Whole duplicate, then partial duplicate (107 is new).
+    assert_eq!(feed(&mut eng, &pkt(105, &[m(6), m(7)])), PacketOutcome::Duplicate);
+    assert_eq!(feed(&mut eng, &pkt(106, &[m(7), m(8)])), PacketOutcome::Applied);
+    assert_eq!(eng.counters().messages_duplicate, 3);
+    assert_eq!(eng.live_orders(), 6);
+    // Malformed message in the middle: the one before and after still apply.
+    let mut bad = m(10);
+    bad[0] = b'~';
+    let out = feed(&mut eng, &pkt(108, &[m(9), bad, m(11)]));
+    assert_eq!(out, PacketOutcome::Malformed(WireError::ItchUnknownType(b'~')));
+    assert_eq!(eng.live_orders(), 8);
+    // Block overrun: the good first message applies, the rest of the count is lost.
+    let mut cut = pkt(111, &[m(12), m(13), m(14)]);
+    cut.truncate(cut.len() - 40);
+    assert_eq!(feed(&mut eng, &cut), PacketOutcome::Malformed(WireError::MoldBlockOverrun));
+    assert_eq!(eng.live_orders(), 9);
+    assert_eq!(eng.counters().messages_malformed, 1 + 2);
+    // The next packet continues at 114 without a gap.
+    assert_eq!(feed(&mut eng, &pkt(114, &[m(15)])), PacketOutcome::Applied);
+    // A heartbeat announcing 117 reveals a gap of 2.
+    assert_eq!(feed(&mut eng, &pkt(117, &[])), PacketOutcome::GapOpening);
+    assert_eq!(eng.counters().messages_missing, 4);
+    let c = *eng.counters();
+    assert_eq!((c.packets_applied, c.packets_gap, c.packets_duplicate, c.packets_malformed), (4, 2, 1, 2));
+    assert_eq!(c.heartbeats, 1);
+    assert_eq!(c.messages_applied, 10);
+}
+
+#[test]
+fn capacity_exhaustion_is_counted_and_survived() {
+    let cfg = EngineConfig { max_orders: 4, max_levels: 8, max_locates: 4, ..EngineConfig::default() };
+    let mut st = Store::new(&cfg);
+    let mut eng = st.engine(&cfg);
+    let msgs: Vec<Vec<u8>> = (1..=6).map(|i| a(1, i, i, b'B', 10, 100 + i as u32)).collect();
+    run(&mut eng, &msgs);
+    assert_eq!(eng.live_orders(), 4);
+    assert_eq!(eng.counters().orders_refused_full, 2);
+    // Levels: 8 levels of arena; the bid side holds 4 in its 8-segment; a
+    // second side needs another segment, which does not fit.
+    run(&mut eng, &[d(7, 1), a(1, 8, 100, b'S', 10, 900)]);
+    assert_eq!(eng.counters().levels_refused_full, 1);
+    assert_eq!(eng.best_ask(1), None);
+    assert_eq!(eng.live_orders(), 3);
+    // Locate beyond max_locates.
+    run(&mut eng, &[a(9, 9, 200, b'B', 1, 1)]);
+    assert_eq!(eng.counters().locate_out_of_range, 1);
+    assert_eq!(eng.best_bid(1), quote(104, 10), "refs 5 and 6 were the refused ones");
+}
+
+#[test]
+fn storage_checks() {
+    let cfg = small();
+    let mut st = Store::new(&cfg);
+    st.levels.truncate(10);
+    let err = Engine::new(
+        &cfg,
+        Storage { orders: &mut st.orders, levels: &mut st.levels, symbols: &mut st.symbols, vwap: &mut st.vwap },
+    )
+    .unwrap_err();
+    assert_eq!(err, ConfigError::StorageTooSmall);
+    assert_eq!(EngineConfig { interval_ns: 0, ..small() }.storage_sizes(), Err(ConfigError::BadWindow));
+    let full = EngineConfig::default().storage_sizes().unwrap();
+    assert_eq!(full.order_slots, 8 << 20);
+    assert!(full.bytes() < 300 << 20, "{}", full.bytes());
+}

@@ -1,0 +1,397 @@
+//! FIX 4.4 MarketDataSnapshotFullRefresh (35=W) encoding and the sending
+//! session's state (CompIDs, MsgSeqNum, SendingTime precision).
+//!
+//! The encoder writes into a caller's buffer and returns the length, or an
+//! error value when the buffer is too small (the sequence number is then not
+//! consumed). BodyLength is exact (no padding): the body is written after room
+//! for the widest BodyLength and slid left once its length is known.
+
+use core::fmt;
+
+use crate::engine::Snapshot;
+
+const SOH: u8 = 0x01;
+/// Longest SenderCompID / TargetCompID accepted.
+pub const MAX_COMP_ID: usize = 32;
+/// BodyLength digits reserved while the body is written.
+const BODY_LEN_DIGITS: usize = 6;
+const BEGIN: &[u8] = b"8=FIX.4.4\x019=";
+
+/// Errors from FIX configuration and encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FixError {
+    /// The output buffer cannot hold the message.
+    BufferTooSmall,
+    /// A CompID is empty, longer than [`MAX_COMP_ID`], or holds a byte that is
+    /// not printable ASCII (SOH and '=' included).
+    BadCompId,
+    /// The body would exceed what BodyLength can express here.
+    BodyTooLong,
+}
+
+impl fmt::Display for FixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BufferTooSmall => "output buffer too small for the FIX message",
+            Self::BadCompId => "CompID must be 1 to 32 printable ASCII characters other than '=' ",
+            Self::BodyTooLong => "FIX body too long",
+        })
+    }
+}
+
+impl core::error::Error for FixError {}
+
+/// Fractional digits of SendingTime (52).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TimePrecision {
+    /// `HH:MM:SS.sss`
+    #[default]
+    Millis,
+    /// `HH:MM:SS.ssssss`
+    Micros,
+    /// `HH:MM:SS.sssssssss`
+    Nanos,
+}
+
+impl TimePrecision {
+    fn digits(self) -> usize {
+        match self {
+            Self::Millis => 3,
+            Self::Micros => 6,
+            Self::Nanos => 9,
+        }
+    }
+}
+
+/// A CompID held inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CompId {
+    bytes: [u8; MAX_COMP_ID],
+    len: u8,
+}
+
+impl CompId {
+    /// Validates and stores a CompID.
+    pub fn new(s: &[u8]) -> Result<Self, FixError> {
+        if s.is_empty() || s.len() > MAX_COMP_ID || s.iter().any(|&c| !(0x21..=0x7e).contains(&c) || c == b'=') {
+            return Err(FixError::BadCompId);
+        }
+        let mut bytes = [0; MAX_COMP_ID];
+        bytes[..s.len()].copy_from_slice(s);
+        Ok(Self { bytes, len: s.len() as u8 })
+    }
+
+    /// The CompID's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl fmt::Debug for CompId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for &c in self.as_bytes() {
+            write!(f, "{}", c as char)?;
+        }
+        Ok(())
+    }
+}
+
+/// The sending side of a FIX session: CompIDs, the next MsgSeqNum, and the
+/// SendingTime precision.
+#[derive(Debug, Clone)]
+pub struct FixSession {
+    sender: CompId,
+    target: CompId,
+    next_seq: u64,
+    precision: TimePrecision,
+}
+
+/// A cursor over the output buffer that reports running out as an error.
+struct Out<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl Out<'_> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> Result<(), FixError> {
+        let end = self.pos + bytes.len();
+        self.buf.get_mut(self.pos..end).ok_or(FixError::BufferTooSmall)?.copy_from_slice(bytes);
+        self.pos = end;
+        Ok(())
+    }
+
+    #[inline]
+    fn byte(&mut self, b: u8) -> Result<(), FixError> {
+        *self.buf.get_mut(self.pos).ok_or(FixError::BufferTooSmall)? = b;
+        self.pos += 1;
+        Ok(())
+    }
+
+    #[inline]
+    fn uint(&mut self, v: u64) -> Result<(), FixError> {
+        let mut tmp = [0u8; 20];
+        let n = fmt_u64(v, &mut tmp);
+        self.put(&tmp[20 - n..])
+    }
+
+    /// `v` zero-padded to exactly `width` digits (v must fit).
+    #[inline]
+    fn padded(&mut self, v: u64, width: usize) -> Result<(), FixError> {
+        let mut tmp = [b'0'; 20];
+        let n = fmt_u64(v, &mut tmp);
+        let width = width.max(n);
+        self.put(&tmp[20 - width..])
+    }
+
+    /// A Price(4) as `int.dddd`.
+    #[inline]
+    fn price4(&mut self, v: u64) -> Result<(), FixError> {
+        self.uint(v / 10_000)?;
+        self.byte(b'.')?;
+        self.padded(v % 10_000, 4)
+    }
+
+    #[inline]
+    fn tag(&mut self, tag: &[u8]) -> Result<(), FixError> {
+        self.put(tag)?;
+        self.byte(b'=')
+    }
+}
+
+/// Writes the decimal digits of `v` right-aligned into `tmp`, returns how many.
+#[inline]
+fn fmt_u64(mut v: u64, tmp: &mut [u8; 20]) -> usize {
+    let mut i = 20;
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return 20 - i;
+        }
+    }
+}
+
+/// Civil date from days since 1970-01-01 (proleptic Gregorian; H. Hinnant's
+/// algorithm), integers only.
+pub const fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = (z - era * 146_097) as u64;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe as i64 + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl FixSession {
+    /// A session whose first message gets MsgSeqNum 1.
+    pub fn new(sender: &[u8], target: &[u8], precision: TimePrecision) -> Result<Self, FixError> {
+        Ok(Self { sender: CompId::new(sender)?, target: CompId::new(target)?, next_seq: 1, precision })
+    }
+
+    /// The MsgSeqNum the next message will carry.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Encodes one snapshot with SendingTime `sending_time_ns` (ns since the
+    /// Unix epoch, UTC) into `out`; returns the message length.
+    pub fn encode_snapshot(&mut self, snap: &Snapshot<'_>, sending_time_ns: u64, out: &mut [u8]) -> Result<usize, FixError> {
+        let body_start = BEGIN.len() + BODY_LEN_DIGITS + 1;
+        if out.len() < body_start {
+            return Err(FixError::BufferTooSmall);
+        }
+        let mut o = Out { buf: out, pos: body_start };
+        o.put(b"35=W\x01")?;
+        o.tag(b"49")?;
+        o.put(self.sender.as_bytes())?;
+        o.byte(SOH)?;
+        o.tag(b"56")?;
+        o.put(self.target.as_bytes())?;
+        o.byte(SOH)?;
+        o.tag(b"34")?;
+        o.uint(self.next_seq)?;
+        o.byte(SOH)?;
+        o.tag(b"52")?;
+        self.sending_time(&mut o, sending_time_ns)?;
+        o.byte(SOH)?;
+        o.tag(b"55")?;
+        if snap.symbol.is_empty() {
+            // No symbol known for this locate: name it by locate so the message
+            // stays valid and attributable.
+            o.put(b"LOCATE")?;
+            o.uint(u64::from(snap.locate))?;
+        } else {
+            o.put(snap.symbol)?;
+        }
+        o.byte(SOH)?;
+        let entries = 1 + u64::from(snap.bid.is_some()) + u64::from(snap.ask.is_some());
+        o.tag(b"268")?;
+        o.uint(entries)?;
+        o.byte(SOH)?;
+        for (kind, q) in [(b'0', snap.bid), (b'1', snap.ask)] {
+            if let Some(q) = q {
+                o.put(b"269=")?;
+                o.byte(kind)?;
+                o.put(b"\x01270=")?;
+                o.price4(u64::from(q.price))?;
+                o.put(b"\x01271=")?;
+                o.uint(q.shares)?;
+                o.byte(SOH)?;
+            }
+        }
+        o.put(b"269=9\x01270=")?;
+        o.price4(snap.vwap)?;
+        o.put(b"\x01271=")?;
+        o.uint(snap.volume)?;
+        o.byte(SOH)?;
+        let body_end = o.pos;
+
+        // Header with the exact BodyLength, then slide the body up against it.
+        let body_len = (body_end - body_start) as u64;
+        let mut digits = [0u8; 20];
+        let nd = fmt_u64(body_len, &mut digits);
+        if nd > BODY_LEN_DIGITS {
+            return Err(FixError::BodyTooLong);
+        }
+        let header_len = BEGIN.len() + nd + 1;
+        let buf = o.buf;
+        buf.copy_within(body_start..body_end, header_len);
+        buf[..BEGIN.len()].copy_from_slice(BEGIN);
+        buf[BEGIN.len()..BEGIN.len() + nd].copy_from_slice(&digits[20 - nd..]);
+        buf[header_len - 1] = SOH;
+        let msg_end = header_len + (body_end - body_start);
+        let sum = buf[..msg_end].iter().fold(0u8, |a, &b| a.wrapping_add(b));
+        let mut o = Out { buf, pos: msg_end };
+        o.put(b"10=")?;
+        o.padded(u64::from(sum), 3)?;
+        o.byte(SOH)?;
+        self.next_seq += 1;
+        Ok(o.pos)
+    }
+
+    fn sending_time(&self, o: &mut Out<'_>, ns: u64) -> Result<(), FixError> {
+        let secs = ns / 1_000_000_000;
+        let frac = ns % 1_000_000_000;
+        let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+        let sod = secs % 86_400;
+        o.padded(y.max(0) as u64, 4)?;
+        o.padded(u64::from(m), 2)?;
+        o.padded(u64::from(d), 2)?;
+        o.byte(b'-')?;
+        o.padded(sod / 3600, 2)?;
+        o.byte(b':')?;
+        o.padded(sod / 60 % 60, 2)?;
+        o.byte(b':')?;
+        o.padded(sod % 60, 2)?;
+        o.byte(b'.')?;
+        let digits = self.precision.digits();
+        o.padded(frac / 10u64.pow(9 - digits as u32), digits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Quote;
+
+    fn snap() -> Snapshot<'static> {
+        Snapshot {
+            boundary_ns: 0,
+            locate: 7,
+            symbol: b"AAPL",
+            bid: Some(Quote { price: 1_793_100, shares: 300 }),
+            ask: Some(Quote { price: 1_793_200, shares: 200 }),
+            vwap: 1_793_150,
+            volume: 1_000,
+        }
+    }
+
+    /// 2024-03-15 14:30:00.123456789 UTC
+    const T: u64 = 1_710_513_000_123_456_789;
+
+    #[test]
+    fn exact_message() {
+        let mut s = FixSession::new(b"TICKWIRE", b"CLIENT", TimePrecision::Millis).unwrap();
+        let mut buf = [0u8; 512];
+        let n = s.encode_snapshot(&snap(), T, &mut buf).unwrap();
+        let body = "35=W|49=TICKWIRE|56=CLIENT|34=1|52=20240315-14:30:00.123|55=AAPL|268=3|269=0|270=179.3100|271=300|269=1|270=179.3200|271=200|269=9|270=179.3150|271=1000|";
+        let head = std::format!("8=FIX.4.4|9={}|", body.len());
+        let no_sum = std::format!("{head}{body}").replace('|', "\x01");
+        let sum = no_sum.bytes().fold(0u32, |a, b| a + u32::from(b)) % 256;
+        let want = std::format!("{no_sum}10={sum:03}\x01");
+        assert_eq!(core::str::from_utf8(&buf[..n]).unwrap(), want);
+        assert_eq!(s.next_seq(), 2);
+    }
+
+    #[test]
+    fn checksum_and_body_length_by_hand() {
+        // One-sided book, nanosecond time: checked against an independent count.
+        let mut s = FixSession::new(b"A", b"B", TimePrecision::Nanos).unwrap();
+        let mut sn = snap();
+        sn.bid = None;
+        sn.symbol = b"";
+        let mut buf = [0u8; 512];
+        let n = s.encode_snapshot(&sn, T, &mut buf).unwrap();
+        let m = core::str::from_utf8(&buf[..n]).unwrap();
+        assert!(m.contains("\x0152=20240315-14:30:00.123456789\x01"), "{m}");
+        assert!(m.contains("\x0155=LOCATE7\x01268=2\x01269=1\x01"), "{m}");
+        let body_start = m.find("\x0135=").unwrap() + 1;
+        let tail = m.rfind("10=").unwrap();
+        let declared: usize = m[12..body_start - 1].parse().unwrap();
+        assert_eq!(declared, tail - body_start);
+        let sum = m.as_bytes()[..tail].iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
+        assert_eq!(&m[tail + 3..tail + 6], std::format!("{sum:03}"));
+    }
+
+    #[test]
+    fn too_small_buffer_is_an_error_and_keeps_the_sequence() {
+        let mut s = FixSession::new(b"A", b"B", TimePrecision::Micros).unwrap();
+        let mut big = [0u8; 512];
+        let full = s.encode_snapshot(&snap(), T, &mut big).unwrap();
+        let mut s = FixSession::new(b"A", b"B", TimePrecision::Micros).unwrap();
+        for n in 0..full {
+            let mut small = std::vec![0u8; n];
+            assert_eq!(s.encode_snapshot(&snap(), T, &mut small), Err(FixError::BufferTooSmall), "len {n}");
+        }
+        assert_eq!(s.next_seq(), 1);
+        let mut exact = std::vec![0u8; full];
+        assert_eq!(s.encode_snapshot(&snap(), T, &mut exact), Ok(full));
+    }
+
+    #[test]
+    fn comp_ids_are_validated() {
+        assert_eq!(CompId::new(b"").unwrap_err(), FixError::BadCompId);
+        assert_eq!(CompId::new(b"A=B").unwrap_err(), FixError::BadCompId);
+        assert_eq!(CompId::new(b"A\x01").unwrap_err(), FixError::BadCompId);
+        assert_eq!(CompId::new(&[b'X'; 33]).unwrap_err(), FixError::BadCompId);
+        assert!(CompId::new(&[b'X'; 32]).is_ok());
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_797), (2024, 3, 15));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn price_formatting() {
+        let mut buf = [0u8; 32];
+        for (v, s) in [(0u64, "0.0000"), (1, "0.0001"), (100_000, "10.0000"), (4_294_967_295, "429496.7295")] {
+            let mut o = Out { buf: &mut buf, pos: 0 };
+            o.price4(v).unwrap();
+            let n = o.pos;
+            assert_eq!(&buf[..n], s.as_bytes());
+        }
+    }
+}

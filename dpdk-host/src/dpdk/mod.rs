@@ -1,0 +1,59 @@
+//! Safe wrappers over DPDK 22.11 (`tickwire-sys`).
+//!
+//! Ownership model, in one place:
+//!
+//! * [`Eal`] is the process-wide EAL (one `rte_eal_init` per process). Every
+//!   other handle borrows it for `'e`, so nothing DPDK-backed can outlive
+//!   `rte_eal_cleanup`, which runs when the `Eal` is dropped.
+//! * [`Mempool`] is a `Copy` handle; pools are never freed implicitly (mbufs
+//!   may sit in NIC rings or on other lcores). They are released by
+//!   `rte_eal_cleanup`.
+//! * [`Mbuf`] owns one mbuf and frees it on drop; [`MbufBurst`] owns up to
+//!   `N` and bulk-frees whatever it still holds on drop. A tx burst removes
+//!   exactly the mbufs the driver accepted, so nothing is freed twice.
+//! * [`Port`] configures/starts an ethdev port and stops/closes it on drop;
+//!   its [`RxQueue`]/[`TxQueue`] handles are exclusive (one per queue at a
+//!   time), which is DPDK's threading rule for the burst functions.
+//! * Worker lcores run closures through [`Eal::launch`] (`'static`) or
+//!   [`Eal::scope`] (may borrow ports, pools, ...), with panics caught at the
+//!   FFI boundary.
+//!
+//! Per-packet paths ([`RxQueue::rx_burst`], [`TxQueue::tx_burst`],
+//! [`MbufBurst::clear`], [`Mbuf::data`]) neither allocate, lock nor make
+//! syscalls.
+
+mod eal;
+mod error;
+pub mod lcore;
+mod mbuf;
+mod memory;
+mod mempool;
+mod port;
+pub mod signal;
+
+pub use eal::Eal;
+pub use error::{Error, Result};
+pub use lcore::{LcoreJoinHandle, LcoreScope, ScopedLcoreJoinHandle};
+pub use mbuf::{Drain, Mbuf, MbufBurst};
+pub use memory::DpdkBox;
+pub use mempool::Mempool;
+pub use port::{LinkStatus, Port, PortConfig, PortIds, PortStats, RxQueue, TxQueue};
+
+/// Raw bindings, for what the safe layer does not cover yet.
+pub use tickwire_sys as sys;
+
+/// TSC cycles now (`rte_rdtsc`).
+#[inline]
+pub fn rdtsc() -> u64 {
+    // SAFETY: rte_rdtsc only executes the rdtsc instruction; no memory access.
+    unsafe { sys::tw_rdtsc() }
+}
+
+/// Prefetch the cache line at `p` into all cache levels (`rte_prefetch0`).
+/// A hint only: any address is allowed, nothing is dereferenced.
+#[inline]
+pub fn prefetch0<T>(p: *const T) {
+    // SAFETY: prefetcht0 never faults and does not access memory
+    // architecturally; any pointer value is acceptable.
+    unsafe { sys::tw_prefetch0(p.cast()) }
+}

@@ -1,0 +1,395 @@
+//! The DPDK feed handler: EAL, ports and queues, one pinned poll loop and one
+//! engine per RX queue, FIX out through a TX port, a final report.
+
+pub mod args;
+pub mod tx;
+pub mod worker;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context, Result};
+use tickwire_core::engine::{Counters, EngineConfig};
+use tickwire_core::fix::FixSession;
+use tickwire_core::wire::ethernet::ipv4_multicast_mac;
+
+use crate::dpdk::{self, signal, DpdkBox, Eal, Mempool, Port, PortConfig};
+use args::HostArgs;
+use tx::{OutputAddress, TxSink};
+use worker::{LiveStats, WorkerContext, WorkerReport, WorkerStorage};
+
+/// Splits `tickwire [EAL args] -- [app args]` into the app args.
+fn app_args(argv: &[String]) -> &[String] {
+    match argv.iter().position(|a| a == "--") {
+        Some(i) => &argv[i + 1..],
+        None => &[],
+    }
+}
+
+fn resolve_port(eal: &Eal, spec: &str) -> Result<u16> {
+    if let Ok(id) = spec.parse::<u16>() {
+        if id < eal.port_count() {
+            return Ok(id);
+        }
+        let names: Vec<String> = eal.port_ids().filter_map(|p| eal.port_name(p).ok()).collect();
+        bail!("port {id} does not exist; DPDK found {} port(s): {}", eal.port_count(), names.join(", "));
+    }
+    eal.port_by_name(spec).map_err(|e| {
+        let names: Vec<String> = eal.port_ids().filter_map(|p| eal.port_name(p).ok()).collect();
+        anyhow!("port {spec:?}: {e}; DPDK found: {}", if names.is_empty() { "no ports (add --vdev or bind a NIC)".into() } else { names.join(", ") })
+    })
+}
+
+/// Runs the host with the full argv.
+pub fn run(argv: &[String]) -> Result<()> {
+    let app = app_args(argv);
+    let args = match args::parse(app) {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                print!("{e}");
+                return Ok(());
+            }
+            bail!("{}", e.render().to_string().trim_end());
+        }
+    };
+    let engine_cfg = args.engine_config();
+    let sizes = engine_cfg.storage_sizes().map_err(|e| anyhow!("engine configuration: {e}"))?;
+    FixSession::new(args.sender.as_bytes(), args.target.as_bytes(), args.time_precision)
+        .map_err(|e| anyhow!("--sender/--target: {e}"))?;
+    if args.rx_queues == 0 {
+        bail!("--rx-queues must be at least 1");
+    }
+
+    let (eal, _consumed) = Eal::init(argv).context("EAL initialisation failed (see the EAL messages above)")?;
+    signal::install().context("installing SIGINT/SIGTERM handlers")?;
+    let result = run_with_eal(&eal, &args, &engine_cfg, sizes.bytes());
+    drop(eal);
+    result
+}
+
+fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_bytes: usize) -> Result<()> {
+    let rx_id = resolve_port(eal, &args.rx_port)?;
+    let tx_id = match &args.tx_port {
+        Some(s) => resolve_port(eal, s)?,
+        None => rx_id,
+    };
+    let n = usize::from(args.rx_queues);
+
+    // Lcores: explicit, or the EAL's workers, or the main lcore alone.
+    let lcores: Vec<u32> = if !args.lcores.is_empty() {
+        for &l in &args.lcores {
+            if !eal.lcore_enabled(l) || l == eal.main_lcore() {
+                bail!("--lcores: lcore {l} is not an enabled worker lcore (give the EAL -l with it)");
+            }
+        }
+        args.lcores.clone()
+    } else {
+        let workers: Vec<u32> = eal.worker_lcores().collect();
+        if workers.is_empty() {
+            vec![eal.main_lcore()]
+        } else {
+            workers
+        }
+    };
+    if lcores.len() < n {
+        bail!("{n} RX queue(s) need {n} worker lcore(s), the EAL has {}: widen -l or lower --rx-queues", lcores.len());
+    }
+    let lcores = &lcores[..n];
+    let on_main = lcores == [eal.main_lcore()];
+
+    let pools: Vec<Mempool<'_>> = lcores
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            Mempool::pktmbuf(eal, &format!("tw_pool_{i}"), args.mbufs, 256, Mempool::DEFAULT_DATA_ROOM, eal.lcore_socket(l))
+                .with_context(|| format!("creating mbuf pool {i} ({} mbufs)", args.mbufs))
+        })
+        .collect::<Result<_>>()?;
+
+    let same_port = rx_id == tx_id;
+    let rx_cfg = PortConfig {
+        rx_queues: args.rx_queues,
+        tx_queues: if same_port { args.rx_queues } else { 1 },
+        rx_descriptors: args.descriptors,
+        tx_descriptors: args.descriptors,
+        tx_fast_free: same_port,
+        ..PortConfig::default()
+    };
+    let mut rx_port = Port::configure(eal, rx_id, &rx_cfg, &pools).with_context(|| format!("configuring RX port {}", args.rx_port))?;
+    let mut tx_port_own = if same_port {
+        None
+    } else {
+        let cfg = PortConfig { rx_queues: 1, tx_queues: args.rx_queues, tx_fast_free: true, ..rx_cfg.clone() };
+        Some(Port::configure(eal, tx_id, &cfg, &pools[..1]).with_context(|| format!("configuring TX port {tx_id}"))?)
+    };
+    rx_port.start().context("starting RX port")?;
+    if let Some(p) = tx_port_own.as_mut() {
+        p.start().context("starting TX port")?;
+    }
+    let tx_port = tx_port_own.as_ref().unwrap_or(&rx_port);
+    let src_mac = match args.src_mac {
+        Some(m) => m,
+        None => tx_port.mac_address().context("reading the TX port's MAC")?,
+    };
+    let dst_ip = args.dst_ip.octets();
+    let dst_mac = args.dst_mac.unwrap_or(if args.dst_ip.is_multicast() { ipv4_multicast_mac(dst_ip) } else { [0xff; 6] });
+    let addr = OutputAddress {
+        src_mac,
+        dst_mac,
+        src_ip: args.src_ip.octets(),
+        dst_ip,
+        src_port: args.src_port,
+        dst_port: args.dst_port,
+        max_payload: usize::from(args.mtu) - 28,
+    };
+
+    // Engine tables per worker, on the worker's socket.
+    let s = engine_cfg.storage_sizes().map_err(|e| anyhow!("{e}"))?;
+    let mut storages = Vec::with_capacity(n);
+    for &l in lcores {
+        let sock = eal.lcore_socket(l);
+        let ctx = |what: &str| format!("allocating the {what} table in DPDK memory (socket {sock:?}); lower --max-orders/--max-levels or give the EAL more memory (-m)");
+        storages.push(WorkerStorage {
+            orders: DpdkBox::new_zeroed_slice(eal, s.order_slots, sock).with_context(|| ctx("order"))?,
+            levels: DpdkBox::new_zeroed_slice(eal, s.levels, sock).with_context(|| ctx("level"))?,
+            symbols: DpdkBox::new_zeroed_slice(eal, s.symbols, sock).with_context(|| ctx("symbol"))?,
+            vwap: DpdkBox::new_zeroed_slice(eal, s.vwap_buckets, sock).with_context(|| ctx("VWAP"))?,
+        });
+    }
+
+    let tsc_hz = eal.tsc_hz();
+    let wall_base_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let tsc_base = dpdk::rdtsc();
+    let idle_exit_cycles = args.idle_exit.map(|ns| (u128::from(ns) * u128::from(tsc_hz) / 1_000_000_000) as u64);
+    let live: Vec<LiveStats> = (0..n).map(|_| LiveStats::default()).collect();
+
+    eprintln!(
+        "tickwire: {} worker(s) on lcore(s) {:?}, RX port {} ({}), TX port {} ({}), UDP ports {:?}, hugepages: {}, engine tables {:.1} MiB/worker",
+        n,
+        lcores,
+        rx_id,
+        eal.port_name(rx_id).unwrap_or_default(),
+        tx_id,
+        eal.port_name(tx_id).unwrap_or_default(),
+        args.ports,
+        eal.has_hugepages(),
+        storage_bytes as f64 / (1 << 20) as f64
+    );
+
+    let mut contexts = Vec::with_capacity(n);
+    for (q, (storage, &lcore)) in storages.into_iter().zip(lcores).enumerate() {
+        let q16 = q as u16;
+        let rxq = rx_port.rx_queue(q16).context("RX queue")?;
+        let txq = tx_port.tx_queue(q16).context("TX queue")?;
+        let session = FixSession::new(args.sender.as_bytes(), args.target.as_bytes(), args.time_precision)
+            .map_err(|e| anyhow!("{e}"))?;
+        contexts.push(WorkerContext {
+            lcore,
+            rxq,
+            sink: TxSink::new(pools[q], txq, session, addr),
+            storage,
+            engine: *engine_cfg,
+            ports: args.ports.clone(),
+            tsc_hz,
+            idle_exit_cycles,
+            wall_base_ns,
+            tsc_base,
+            live: &live[q],
+        });
+    }
+
+    let started = Instant::now();
+    let results: Vec<std::result::Result<WorkerReport, String>> = if on_main {
+        contexts.into_iter().map(worker::run).collect()
+    } else {
+        eal.scope(|scope| {
+            let mut handles = Vec::new();
+            for ctx in contexts {
+                let lcore = ctx.lcore;
+                handles.push((lcore, scope.launch(lcore, move || worker::run(ctx))));
+            }
+            print_periodic(&live, args.stats_interval, started);
+            handles
+                .into_iter()
+                .map(|(lcore, h)| match h {
+                    Ok(h) => h.join().unwrap_or_else(|p| Err(format!("worker on lcore {lcore} panicked: {}", panic_text(&p)))),
+                    Err(e) => Err(format!("launching on lcore {lcore}: {e}")),
+                })
+                .collect()
+        })
+    };
+    let elapsed = started.elapsed();
+
+    let rx_stats = rx_port.stats().ok();
+    let tx_stats = if same_port { rx_stats } else { tx_port.stats().ok() };
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    for r in results {
+        match r {
+            Ok(r) => reports.push(r),
+            Err(e) => failures.push(e),
+        }
+    }
+    let summary = report::build(&reports, tsc_hz, elapsed, rx_stats, tx_stats, eal.has_hugepages(), storage_bytes);
+    eprintln!("{}", report::human(&summary));
+    if let Some(p) = &args.stats_json {
+        std::fs::write(p, serde_json::to_string_pretty(&summary)? + "\n").with_context(|| format!("writing {}", p.display()))?;
+    }
+    drop(rx_port);
+    drop(tx_port_own);
+    if !failures.is_empty() {
+        bail!("{}", failures.join("; "));
+    }
+    Ok(())
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "non-string panic".into())
+}
+
+/// The main lcore's loop while workers run: a stats line every interval.
+fn print_periodic(live: &[LiveStats], interval_ns: u64, started: Instant) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let tick = Duration::from_millis(50);
+    let every = Duration::from_nanos(interval_ns);
+    let mut next = started + every;
+    let mut last_msgs = 0u64;
+    let mut last_t = started;
+    while !live.iter().all(|l| l.done.load(Relaxed)) {
+        std::thread::sleep(tick);
+        if interval_ns == 0 || Instant::now() < next {
+            continue;
+        }
+        next += every;
+        let rx: u64 = live.iter().map(|l| l.rx_packets.load(Relaxed)).sum();
+        let msgs: u64 = live.iter().map(|l| l.messages.load(Relaxed)).sum();
+        let sent: u64 = live.iter().map(|l| l.fix_sent.load(Relaxed)).sum();
+        let dropped: u64 = live.iter().map(|l| l.fix_dropped.load(Relaxed)).sum();
+        let now = Instant::now();
+        let rate = (msgs - last_msgs) as f64 / now.duration_since(last_t).as_secs_f64().max(1e-9);
+        (last_msgs, last_t) = (msgs, now);
+        eprintln!("[{:>7.1}s] rx {rx} frames, {msgs} msgs ({:.2} M msg/s), fix {sent} sent / {dropped} dropped", started.elapsed().as_secs_f64(), rate / 1e6);
+    }
+}
+
+/// Aggregation of worker reports into the final summary.
+pub mod report {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn add(a: &mut Counters, b: &Counters) {
+        macro_rules! sum { ($($f:ident),*) => { $( a.$f += b.$f; )* } }
+        sum!(packets_applied, packets_duplicate, packets_gap, packets_filtered, packets_malformed, heartbeats, end_of_session,
+             sessions_refused, messages_applied, messages_duplicate, messages_missing, messages_malformed, unknown_ref,
+             oversized_reductions, duplicate_ref, rejected_adds, orders_refused_full, levels_refused_full,
+             locate_out_of_range, book_mismatch, vwap_executions, snapshots);
+        for (x, y) in a.filtered_by_reason.iter_mut().zip(b.filtered_by_reason) { *x += y; }
+        for (x, y) in a.malformed_by_kind.iter_mut().zip(b.malformed_by_kind) { *x += y; }
+        for (x, y) in a.messages_by_type.iter_mut().zip(b.messages_by_type) { *x += y; }
+    }
+
+    fn percentiles(h: &hdrhistogram::Histogram<u64>, tsc_hz: u64) -> Value {
+        let ns = |c: u64| (u128::from(c) * 1_000_000_000 / u128::from(tsc_hz.max(1))) as u64;
+        json!({
+            "samples": h.len(),
+            "p50_ns": ns(h.value_at_quantile(0.50)),
+            "p99_ns": ns(h.value_at_quantile(0.99)),
+            "p999_ns": ns(h.value_at_quantile(0.999)),
+            "max_ns": ns(h.max()),
+            "mean_ns": (h.mean() * 1e9 / tsc_hz.max(1) as f64) as u64,
+        })
+    }
+
+    /// Builds the final JSON summary.
+    pub fn build(
+        reports: &[WorkerReport],
+        tsc_hz: u64,
+        elapsed: Duration,
+        rx_stats: Option<crate::dpdk::PortStats>,
+        tx_stats: Option<crate::dpdk::PortStats>,
+        hugepages: bool,
+        storage_bytes: usize,
+    ) -> Value {
+        let mut total = Counters::default();
+        let mut lat = super::worker::histogram(tsc_hz).unwrap_or_else(|_| hdrhistogram::Histogram::new(3).expect("sigfig 3 is valid"));
+        let mut burst = lat.clone();
+        let (mut rx, mut fix_sent, mut fix_dropped, mut dgrams, mut dgrams_dropped, mut alloc_fail, mut too_large, mut fix_bytes, mut busy) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0u64);
+        let mut workers = Vec::new();
+        for r in reports {
+            add(&mut total, &r.counters);
+            let _ = lat.add(&r.latency_cycles);
+            let _ = burst.add(&r.burst_cycles);
+            rx += r.rx_packets;
+            fix_sent += r.tx.fix_sent;
+            fix_dropped += r.tx.fix_dropped;
+            dgrams += r.tx.datagrams_sent;
+            dgrams_dropped += r.tx.datagrams_dropped;
+            alloc_fail += r.tx.alloc_failures;
+            too_large += r.tx.too_large;
+            fix_bytes += r.tx.fix_bytes;
+            busy = busy.max(r.busy_span_cycles);
+            let span_s = r.busy_span_cycles as f64 / tsc_hz.max(1) as f64;
+            workers.push(json!({
+                "lcore": r.lcore, "queue": r.queue, "rx_packets": r.rx_packets, "rx_bursts": r.rx_bursts,
+                "rx_multi_segment": r.rx_multi_segment,
+                "messages_applied": r.counters.messages_applied, "live_orders": r.live_orders,
+                "busy_span_s": span_s,
+                "messages_per_s": if span_s > 0.0 { r.counters.messages_applied as f64 / span_s } else { 0.0 },
+                "fix_sent": r.tx.fix_sent, "fix_dropped": r.tx.fix_dropped, "idle_exit": r.idle_exit,
+                "latency": percentiles(&r.latency_cycles, tsc_hz),
+            }));
+        }
+        let mut v = tickwire::report::counters_json(&total);
+        let reconciled = rx == total.packets_total();
+        let busy_s = busy as f64 / tsc_hz.max(1) as f64;
+        v["rx_packets"] = rx.into();
+        v["reconciled"] = json!({
+            "rx_equals_classified": reconciled,
+            "fix_snapshots_equal_sent_plus_dropped": total.snapshots == fix_sent + fix_dropped,
+        });
+        v["fix"] = json!({
+            "sent": fix_sent, "dropped": fix_dropped, "datagrams_sent": dgrams, "datagrams_dropped": dgrams_dropped,
+            "alloc_failures": alloc_fail, "too_large": too_large, "bytes": fix_bytes,
+        });
+        v["latency_burst_to_tx"] = percentiles(&lat, tsc_hz);
+        v["burst_handling"] = percentiles(&burst, tsc_hz);
+        v["workers"] = workers.into();
+        v["elapsed_s"] = elapsed.as_secs_f64().into();
+        v["busy_span_s"] = busy_s.into();
+        v["messages_per_s"] = (if busy_s > 0.0 { total.messages_applied as f64 / busy_s } else { 0.0 }).into();
+        v["hugepages"] = hugepages.into();
+        v["engine_storage_bytes_per_worker"] = storage_bytes.into();
+        v["tsc_hz"] = tsc_hz.into();
+        let port = |s: Option<crate::dpdk::PortStats>| match s {
+            Some(s) => json!({"ipackets": s.ipackets, "opackets": s.opackets, "imissed": s.imissed, "ierrors": s.ierrors, "oerrors": s.oerrors, "rx_nombuf": s.rx_nombuf}),
+            None => Value::Null,
+        };
+        v["rx_port"] = port(rx_stats);
+        v["tx_port"] = port(tx_stats);
+        v["counters_human"] = tickwire::report::summary(&total).into();
+        v
+    }
+
+    /// The final report for people.
+    pub fn human(v: &Value) -> String {
+        format!(
+            "tickwire: done in {:.3} s ({} frames received; classified and received {} )\n{}\nfix       {} sent, {} dropped in {} datagrams\nlatency   burst arrival -> tx_burst: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} bursts)\nrate      {:.2} M msg/s over the busy span of {:.3} s",
+            v["elapsed_s"].as_f64().unwrap_or(0.0),
+            v["rx_packets"],
+            if v["reconciled"]["rx_equals_classified"].as_bool() == Some(true) { "reconcile" } else { "DO NOT reconcile" },
+            v["counters_human"].as_str().unwrap_or(""),
+            v["fix"]["sent"],
+            v["fix"]["dropped"],
+            v["fix"]["datagrams_sent"],
+            v["latency_burst_to_tx"]["p50_ns"],
+            v["latency_burst_to_tx"]["p99_ns"],
+            v["latency_burst_to_tx"]["p999_ns"],
+            v["latency_burst_to_tx"]["max_ns"],
+            v["latency_burst_to_tx"]["samples"],
+            v["messages_per_s"].as_f64().unwrap_or(0.0) / 1e6,
+            v["busy_span_s"].as_f64().unwrap_or(0.0),
+        )
+    }
+}

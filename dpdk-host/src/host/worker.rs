@@ -1,0 +1,208 @@
+//! One worker: a pinned poll loop in the style of DPDK's skeleton and l2fwd
+//! examples (RX burst, handle in place, TX burst, free what did not go,
+//! TSC-timed housekeeping, a quit flag), driving one engine.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+use hdrhistogram::Histogram;
+use tickwire_core::book::{Level, OrderSlot, SymbolState};
+use tickwire_core::engine::{Counters, Engine, EngineConfig, Storage};
+use tickwire_core::vwap::VwapBucket;
+
+use super::tx::{TxCounters, TxSink};
+use crate::dpdk::{self, signal, DpdkBox, MbufBurst, RxQueue};
+
+/// RX burst size.
+pub const RX_BURST: usize = 32;
+
+/// A worker's engine tables, in DPDK memory on its socket.
+pub struct WorkerStorage<'e> {
+    /// Order table.
+    pub orders: DpdkBox<'e, [OrderSlot]>,
+    /// Level arena.
+    pub levels: DpdkBox<'e, [Level]>,
+    /// Per-locate state.
+    pub symbols: DpdkBox<'e, [SymbolState]>,
+    /// VWAP rings.
+    pub vwap: DpdkBox<'e, [VwapBucket]>,
+}
+
+/// Counters a worker publishes for the main lcore's periodic line; written
+/// with relaxed stores at housekeeping time only. One cache line per worker.
+#[repr(align(64))]
+#[derive(Debug, Default)]
+pub struct LiveStats {
+    /// Frames received.
+    pub rx_packets: AtomicU64,
+    /// ITCH messages applied.
+    pub messages: AtomicU64,
+    /// FIX messages sent.
+    pub fix_sent: AtomicU64,
+    /// FIX messages dropped.
+    pub fix_dropped: AtomicU64,
+    /// The worker has left its loop.
+    pub done: AtomicBool,
+}
+
+/// Everything a worker hands back at the end.
+#[derive(Debug)]
+pub struct WorkerReport {
+    /// The lcore it ran on.
+    pub lcore: u32,
+    /// Its RX queue.
+    pub queue: u16,
+    /// Frames received.
+    pub rx_packets: u64,
+    /// Non-empty RX bursts.
+    pub rx_bursts: u64,
+    /// Frames longer than one mbuf segment (only the first segment is read;
+    /// such frames end up malformed).
+    pub rx_multi_segment: u64,
+    /// The engine's counters.
+    pub counters: Counters,
+    /// FIX output counters.
+    pub tx: TxCounters,
+    /// Cycles from a burst's arrival to its output being handed to tx_burst.
+    pub latency_cycles: Histogram<u64>,
+    /// Cycles spent handling each non-empty burst (with or without output).
+    pub burst_cycles: Histogram<u64>,
+    /// Live orders at the end.
+    pub live_orders: usize,
+    /// Whether it stopped because RX was idle for --idle-exit.
+    pub idle_exit: bool,
+    /// Cycles from the first to the last packet.
+    pub busy_span_cycles: u64,
+}
+
+/// What a worker needs.
+pub struct WorkerContext<'q, 'e> {
+    /// Lcore it runs on.
+    pub lcore: u32,
+    /// RX queue.
+    pub rxq: RxQueue<'q, 'e>,
+    /// FIX sink (owns the TX queue).
+    pub sink: TxSink<'q, 'e>,
+    /// Engine tables.
+    pub storage: WorkerStorage<'e>,
+    /// Engine configuration.
+    pub engine: EngineConfig,
+    /// UDP ports to consume.
+    pub ports: Vec<u16>,
+    /// TSC frequency.
+    pub tsc_hz: u64,
+    /// Stop after this many idle cycles (None: run until quit).
+    pub idle_exit_cycles: Option<u64>,
+    /// Wall clock at `tsc_base` (ns since the epoch), for FIX SendingTime.
+    pub wall_base_ns: u64,
+    /// TSC at `wall_base_ns`.
+    pub tsc_base: u64,
+    /// Published counters.
+    pub live: &'q LiveStats,
+}
+
+/// A latency histogram in TSC cycles: up to 10 s at 3 significant digits,
+/// sized once so that recording never allocates.
+pub fn histogram(tsc_hz: u64) -> Result<Histogram<u64>, String> {
+    Histogram::new_with_bounds(1, (tsc_hz * 10).max(2), 3).map_err(|e| format!("histogram: {e}"))
+}
+
+/// Runs the poll loop until quit or idle exit.
+pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
+    let WorkerContext {
+        lcore,
+        mut rxq,
+        mut sink,
+        mut storage,
+        engine,
+        ports,
+        tsc_hz,
+        idle_exit_cycles,
+        wall_base_ns,
+        tsc_base,
+        live,
+    } = ctx;
+    let store = Storage {
+        orders: &mut storage.orders,
+        levels: &mut storage.levels,
+        symbols: &mut storage.symbols,
+        vwap: &mut storage.vwap,
+    };
+    let mut eng = Engine::new(&engine, store).map_err(|e| format!("engine: {e}"))?;
+    let mut latency = histogram(tsc_hz)?;
+    let mut burst_cycles = histogram(tsc_hz)?;
+    let mut rx: MbufBurst<'_, RX_BURST> = MbufBurst::new();
+    let (mut rx_packets, mut rx_bursts, mut multi_seg) = (0u64, 0u64, 0u64);
+    let housekeeping = (tsc_hz / 10).max(1);
+    let start = dpdk::rdtsc();
+    let mut last_rx = start;
+    let mut first_rx = None;
+    let mut next_house = start + housekeeping;
+    let mut idle_exit = false;
+    let to_ns = |tsc: u64| wall_base_ns + (u128::from(tsc.wrapping_sub(tsc_base)) * 1_000_000_000 / u128::from(tsc_hz.max(1))) as u64;
+
+    loop {
+        let n = rxq.rx_burst(&mut rx);
+        let now = dpdk::rdtsc();
+        if n > 0 {
+            last_rx = now;
+            first_rx.get_or_insert(now);
+            rx_bursts += 1;
+            rx_packets += n as u64;
+            sink.now_ns = to_ns(now);
+            for i in 0..n {
+                if let Some(next) = rx.get(i + 1) {
+                    dpdk::prefetch0(next.data().as_ptr());
+                }
+                let m = &rx[i];
+                if m.nb_segs() > 1 {
+                    multi_seg += 1;
+                }
+                eng.on_frame(m.data(), &ports, &mut sink);
+            }
+            rx.clear(); // one bulk free for the whole burst
+            let before_tx = dpdk::rdtsc();
+            if sink.flush() {
+                latency.saturating_record(before_tx - now);
+            }
+            burst_cycles.saturating_record(dpdk::rdtsc() - now);
+        }
+        if now >= next_house {
+            next_house = now + housekeeping;
+            let c = eng.counters();
+            live.rx_packets.store(rx_packets, Relaxed);
+            live.messages.store(c.messages_applied, Relaxed);
+            live.fix_sent.store(sink.counters.fix_sent, Relaxed);
+            live.fix_dropped.store(sink.counters.fix_dropped, Relaxed);
+            if signal::quit_requested() {
+                break;
+            }
+            if let Some(idle) = idle_exit_cycles {
+                if now - last_rx >= idle {
+                    idle_exit = true;
+                    break;
+                }
+            }
+        }
+    }
+    sink.flush();
+    let counters = *eng.counters();
+    live.rx_packets.store(rx_packets, Relaxed);
+    live.messages.store(counters.messages_applied, Relaxed);
+    live.fix_sent.store(sink.counters.fix_sent, Relaxed);
+    live.fix_dropped.store(sink.counters.fix_dropped, Relaxed);
+    live.done.store(true, Relaxed);
+    Ok(WorkerReport {
+        lcore,
+        queue: rxq.queue_id(),
+        rx_packets,
+        rx_bursts,
+        rx_multi_segment: multi_seg,
+        counters,
+        tx: sink.counters,
+        latency_cycles: latency,
+        burst_cycles,
+        live_orders: eng.live_orders(),
+        idle_exit,
+        busy_span_cycles: first_rx.map_or(0, |f| last_rx - f),
+    })
+}

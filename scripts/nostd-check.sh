@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Proves tickwire-core is no_std and allocation-free: builds it into a no_std
+# static library that has its own panic handler and no global allocator, then
+# checks the archive for std or allocator symbols.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== no_std check: building tickwire-nostd-check (staticlib, no std, no allocator)"
+cargo build --quiet --release --manifest-path nostd-check/Cargo.toml --target-dir target/nostd-check
+lib=target/nostd-check/release/libtickwire_nostd_check.a
+[ -f "$lib" ] || { echo "no_std check: $lib was not built" >&2; exit 1; }
+syms=$(nm -C "$lib" 2>/dev/null || true)
+bad=$(grep -E '__rust_alloc|__rdl_alloc|__rg_alloc|alloc::alloc::|std::|__rust_start_panic|rust_eh_personality' <<<"$syms" | grep -v ' U ' || true)
+if [ -n "$bad" ]; then
+  echo "no_std check FAILED: std or allocator symbols found in $lib:" >&2
+  head -20 <<<"$bad" >&2
+  exit 1
+fi
+grep -q 'T tickwire_count_messages' <<<"$syms" || { echo "no_std check: entry point missing from $lib" >&2; exit 1; }
+echo "no_std check passed: $(wc -c <"$lib") byte archive, no std/alloc symbols"

@@ -1,0 +1,11 @@
+//! std-side tooling for tickwire: the ITCH 5.0 generator, BinaryFILE and pcap
+//! readers/writers, and the replayer. Not DPDK.
+
+pub mod binfile;
+pub mod gen;
+pub mod itch_encode;
+pub mod pcap;
+pub mod provenance;
+pub mod replay;
+pub mod replay_cli;
+pub mod report;

@@ -1,0 +1,354 @@
+//! The replayer: runs the core engine over a NASDAQ BinaryFILE or a MoldUDP64
+//! pcap held in memory (memory-mapped), writing FIX snapshots.
+
+use std::io::{self, IsTerminal, Write};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tickwire_core::book::{Level, OrderSlot, SymbolState};
+use tickwire_core::engine::{Counters, Engine, EngineConfig, Snapshot, SnapshotSink, Storage};
+use tickwire_core::fix::{FixSession, TimePrecision};
+use tickwire_core::vwap::VwapBucket;
+use zerocopy::FromZeros;
+
+use crate::binfile::BinFileReader;
+use crate::pcap::PcapReader;
+
+/// What kind of file the input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// NASDAQ BinaryFILE: 2-byte big-endian length before each message.
+    BinFile,
+    /// Classic pcap of Ethernet frames carrying MoldUDP64.
+    Pcap,
+}
+
+impl InputFormat {
+    /// Detects pcap by its magic number (either byte order, µs or ns);
+    /// anything else is taken for a BinaryFILE.
+    pub fn detect(data: &[u8]) -> Self {
+        match data.get(..4) {
+            Some([0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d]) => {
+                Self::Pcap
+            }
+            _ => Self::BinFile,
+        }
+    }
+}
+
+/// Where FIX SendingTime (52) comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendingClock {
+    /// The wall clock when the snapshot is written.
+    Wall,
+    /// Event time: this midnight (s since the Unix epoch, UTC) plus the boundary.
+    Event {
+        /// Midnight of the trading day, seconds since the Unix epoch.
+        midnight_epoch_s: u64,
+    },
+}
+
+/// Engine storage on the heap, zeroed lazily by the OS (calloc).
+#[derive(Debug)]
+pub struct HeapStorage {
+    orders: Box<[OrderSlot]>,
+    levels: Box<[Level]>,
+    symbols: Box<[SymbolState]>,
+    vwap: Box<[VwapBucket]>,
+}
+
+impl HeapStorage {
+    /// Allocates what `config` needs.
+    pub fn new(config: &EngineConfig) -> anyhow::Result<Self> {
+        let s = config.storage_sizes().map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
+        let oom = |what: &str| anyhow::anyhow!("cannot allocate the {what} table");
+        Ok(Self {
+            orders: <[OrderSlot]>::new_box_zeroed_with_elems(s.order_slots).map_err(|_| oom("order"))?,
+            levels: <[Level]>::new_box_zeroed_with_elems(s.levels).map_err(|_| oom("price level"))?,
+            symbols: <[SymbolState]>::new_box_zeroed_with_elems(s.symbols).map_err(|_| oom("symbol"))?,
+            vwap: <[VwapBucket]>::new_box_zeroed_with_elems(s.vwap_buckets).map_err(|_| oom("VWAP"))?,
+        })
+    }
+
+    /// Borrows it all as engine storage.
+    pub fn storage(&mut self) -> Storage<'_> {
+        Storage { orders: &mut self.orders, levels: &mut self.levels, symbols: &mut self.symbols, vwap: &mut self.vwap }
+    }
+}
+
+/// A snapshot sink that encodes FIX into a reusable buffer and writes it out.
+pub struct FixWriter<W: Write> {
+    session: FixSession,
+    clock: SendingClock,
+    out: W,
+    buf: [u8; 1024],
+    /// FIX messages written.
+    pub messages: u64,
+    /// FIX bytes written.
+    pub bytes: u64,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> std::fmt::Debug for FixWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixWriter").field("messages", &self.messages).field("bytes", &self.bytes).finish()
+    }
+}
+
+impl<W: Write> FixWriter<W> {
+    /// A writer for one FIX session.
+    pub fn new(session: FixSession, clock: SendingClock, out: W) -> Self {
+        Self { session, clock, out, buf: [0; 1024], messages: 0, bytes: 0, error: None }
+    }
+
+    /// Flushes and reports the first write error, if any.
+    pub fn finish(mut self) -> io::Result<W> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> SnapshotSink for FixWriter<W> {
+    fn on_snapshot(&mut self, snap: &Snapshot<'_>) {
+        if self.error.is_some() {
+            return;
+        }
+        let t = match self.clock {
+            SendingClock::Wall => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
+            SendingClock::Event { midnight_epoch_s } => midnight_epoch_s * 1_000_000_000 + snap.boundary_ns,
+        };
+        match self.session.encode_snapshot(snap, t, &mut self.buf) {
+            Ok(n) => {
+                if let Err(e) = self.out.write_all(&self.buf[..n]) {
+                    self.error = Some(e);
+                }
+                self.messages += 1;
+                self.bytes += n as u64;
+            }
+            Err(e) => self.error = Some(io::Error::other(e.to_string())),
+        }
+    }
+}
+
+/// Options for one replay.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// Engine configuration.
+    pub engine: EngineConfig,
+    /// UDP destination ports consumed in pcap input (empty: all).
+    pub ports: Vec<u16>,
+    /// Show a progress bar on stderr (only when it is a terminal).
+    pub progress: bool,
+    /// Print `CHK` lines (best bid/offer per locate) every N messages.
+    pub checkpoint_every: Option<u64>,
+}
+
+/// What a replay did.
+#[derive(Debug, Clone)]
+pub struct ReplayReport {
+    /// The input format.
+    pub format: InputFormat,
+    /// The engine's counters.
+    pub counters: Counters,
+    /// Records (pcap) or messages (BinaryFILE) read.
+    pub records: u64,
+    /// Wall time of the processing loop.
+    pub elapsed: Duration,
+    /// Live orders at the end.
+    pub live_orders: usize,
+    /// An error that ended reading early (truncated file), if any.
+    pub input_error: Option<String>,
+}
+
+impl ReplayReport {
+    /// Messages per second over the processing loop.
+    pub fn messages_per_sec(&self) -> f64 {
+        let m = self.counters.messages_applied + self.counters.messages_malformed;
+        m as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+struct Progress {
+    enabled: bool,
+    total: usize,
+    last: Instant,
+    start: Instant,
+}
+
+impl Progress {
+    fn new(enabled: bool, total: usize) -> Self {
+        let now = Instant::now();
+        Self { enabled: enabled && io::stderr().is_terminal() && total > 8 << 20, total, last: now, start: now }
+    }
+
+    #[inline]
+    fn tick(&mut self, offset: usize, messages: u64) {
+        if !self.enabled || messages & 0x3fff != 0 {
+            return;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.last) < Duration::from_millis(200) {
+            return;
+        }
+        self.last = now;
+        let frac = offset as f64 / self.total.max(1) as f64;
+        let filled = (frac * 30.0) as usize;
+        let rate = messages as f64 / now.duration_since(self.start).as_secs_f64() / 1e6;
+        eprint!("\r[{:<30}] {:5.1}% {:>8.2}M msgs {:7.2}M msg/s", "#".repeat(filled), frac * 100.0, messages as f64 / 1e6, rate);
+    }
+
+    fn done(&self) {
+        if self.enabled {
+            eprintln!();
+        }
+    }
+}
+
+/// Tracks locates that have had an add, for `CHK` lines.
+struct Checkpoints<'o> {
+    every: u64,
+    seen: Vec<bool>,
+    out: &'o mut dyn Write,
+}
+
+impl Checkpoints<'_> {
+    fn note(&mut self, msg: &[u8]) {
+        if let [t @ (b'A' | b'F'), hi, lo, ..] = msg {
+            let _ = t;
+            self.seen[usize::from(u16::from_be_bytes([*hi, *lo]))] = true;
+        }
+    }
+
+    fn dump(&mut self, k: u64, engine: &Engine<'_>) -> io::Result<()> {
+        for (locate, _) in self.seen.iter().enumerate().filter(|(_, s)| **s) {
+            let l = locate as u16;
+            let side = |q: Option<tickwire_core::engine::Quote>| match q {
+                Some(q) => format!("{} {}", q.price, q.shares),
+                None => "- -".to_owned(),
+            };
+            writeln!(self.out, "CHK {k} {locate} {} {}", side(engine.best_bid(l)), side(engine.best_ask(l)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Replays `data` (a whole BinaryFILE or pcap) through a fresh engine.
+pub fn replay<S: SnapshotSink>(
+    data: &[u8],
+    opts: &ReplayOptions,
+    storage: &mut HeapStorage,
+    sink: &mut S,
+    checkpoint_out: Option<&mut dyn Write>,
+) -> anyhow::Result<ReplayReport> {
+    let format = InputFormat::detect(data);
+    let mut engine = Engine::new(&opts.engine, storage.storage()).map_err(|e| anyhow::anyhow!("engine: {e}"))?;
+    let mut progress = Progress::new(opts.progress, data.len());
+    let mut chk = match (opts.checkpoint_every, checkpoint_out) {
+        (Some(every), Some(out)) if every > 0 => Some(Checkpoints { every, seen: vec![false; 1 << 16], out }),
+        _ => None,
+    };
+    let mut records = 0u64;
+    let mut input_error = None;
+    let start = Instant::now();
+    match format {
+        InputFormat::BinFile => {
+            let mut reader = BinFileReader::new(data);
+            while let Some(item) = reader.next() {
+                match item {
+                    Ok(msg) => {
+                        records += 1;
+                        if let Some(c) = chk.as_mut() {
+                            c.note(msg);
+                        }
+                        // Malformed messages are counted by the engine.
+                        let _ = engine.on_message(msg, sink);
+                        if let Some(c) = chk.as_mut() {
+                            if records % c.every == 0 {
+                                c.dump(records, &engine)?;
+                            }
+                        }
+                        progress.tick(reader.offset(), records);
+                    }
+                    Err(e) => input_error = Some(e.to_string()),
+                }
+            }
+            if let Some(c) = chk.as_mut() {
+                if records % c.every != 0 {
+                    c.dump(records, &engine)?;
+                }
+            }
+        }
+        InputFormat::Pcap => {
+            let mut reader = PcapReader::new(data).map_err(|e| anyhow::anyhow!("pcap: {e}"))?;
+            while let Some(item) = reader.next() {
+                match item {
+                    Ok(rec) => {
+                        records += 1;
+                        engine.on_frame(rec.data, &opts.ports, sink);
+                        progress.tick(reader.offset(), records);
+                    }
+                    Err(e) => input_error = Some(e.to_string()),
+                }
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    progress.done();
+    Ok(ReplayReport {
+        format,
+        counters: *engine.counters(),
+        records,
+        elapsed,
+        live_orders: engine.live_orders(),
+        input_error,
+    })
+}
+
+/// Parses `ms`, `us` or `ns`.
+pub fn parse_precision(s: &str) -> Result<TimePrecision, String> {
+    match s {
+        "ms" => Ok(TimePrecision::Millis),
+        "us" => Ok(TimePrecision::Micros),
+        "ns" => Ok(TimePrecision::Nanos),
+        _ => Err(format!("time precision must be ms, us or ns, not {s:?}")),
+    }
+}
+
+/// Parses a duration such as `100ms`, `1s`, `250us`, `500ns`, `2m`.
+pub fn parse_duration_ns(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("duration {s:?}: expected a whole number and a unit such as 100ms"))?;
+    let mult = match unit {
+        "ns" => 1,
+        "us" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        _ => return Err(format!("duration {s:?}: unit must be ns, us, ms, s or m")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("duration {s:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ns("100ms"), Ok(100_000_000));
+        assert_eq!(parse_duration_ns("1s"), Ok(1_000_000_000));
+        assert!(parse_duration_ns("1h").is_err());
+        assert!(parse_duration_ns("ms").is_err());
+        assert!(parse_duration_ns("99999999999999999s").is_err());
+    }
+
+    #[test]
+    fn detect() {
+        assert_eq!(InputFormat::detect(&[0xd4, 0xc3, 0xb2, 0xa1, 0]), InputFormat::Pcap);
+        assert_eq!(InputFormat::detect(&[0, 12, b'S']), InputFormat::BinFile);
+    }
+}

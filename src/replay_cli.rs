@@ -1,0 +1,197 @@
+//! `tickwire replay`: command-line front end of [`crate::replay`].
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use tickwire_core::engine::EngineConfig;
+use tickwire_core::fix::FixSession;
+
+use crate::replay::{parse_duration_ns, parse_precision, replay, FixWriter, HeapStorage, ReplayOptions, SendingClock};
+
+/// Replays a NASDAQ TotalView-ITCH 5.0 BinaryFILE or a MoldUDP64 pcap through
+/// the tickwire engine (full-depth books, VWAP windows) and writes one FIX 4.4
+/// MarketDataSnapshotFullRefresh (35=W) per snapshot. See docs/semantics.md for
+/// the exact rules.
+#[derive(Debug, Parser)]
+#[command(name = "tickwire replay", version, about, long_about = None)]
+struct ReplayArgs {
+    /// Input file: BinaryFILE (2-byte length before each message) or classic
+    /// pcap (detected by its magic number). Memory-mapped.
+    input: PathBuf,
+    /// Where FIX goes: a path, or - for stdout.
+    #[arg(short, long, default_value = "-")]
+    out: String,
+    /// Emission interval (boundaries at its multiples of event time).
+    #[arg(long, default_value = "100ms", value_parser = parse_duration_ns)]
+    interval: u64,
+    /// VWAP window.
+    #[arg(long, default_value = "1s", value_parser = parse_duration_ns)]
+    window: u64,
+    /// FIX SenderCompID (49).
+    #[arg(long, default_value = "TICKWIRE")]
+    sender: String,
+    /// FIX TargetCompID (56).
+    #[arg(long, default_value = "CLIENT")]
+    target: String,
+    /// SendingTime (52) precision: ms, us or ns.
+    #[arg(long, default_value = "ms", value_parser = parse_precision)]
+    time_precision: tickwire_core::fix::TimePrecision,
+    /// SendingTime source: `wall` (now) or `event` (--date midnight + the
+    /// boundary; reproducible output).
+    #[arg(long, default_value = "wall", value_parser = ["wall", "event"])]
+    sending_time: String,
+    /// Trading day for `--sending-time event`, YYYY-MM-DD (UTC midnight).
+    #[arg(long, default_value = "2024-01-02")]
+    date: String,
+    /// Most live orders (the order table takes 48 bytes per order).
+    #[arg(long, default_value_t = EngineConfig::default().max_orders)]
+    max_orders: usize,
+    /// Price-level arena size in levels (16 bytes each).
+    #[arg(long, default_value_t = EngineConfig::default().max_levels)]
+    max_levels: usize,
+    /// Stock locates covered, 1 to 65536.
+    #[arg(long, default_value_t = EngineConfig::default().max_locates)]
+    max_locates: usize,
+    /// UDP destination ports consumed from a pcap (comma separated; empty for all).
+    #[arg(long, default_value = "26400", value_delimiter = ',')]
+    ports: Vec<u16>,
+    /// Write the final counters as JSON here.
+    #[arg(long)]
+    stats_json: Option<PathBuf>,
+    /// Print `CHK k locate bid_px bid_qty ask_px ask_qty` lines every N
+    /// messages of a BinaryFILE (and at the end), for cross-checks.
+    #[arg(long)]
+    checkpoints: Option<u64>,
+    /// Where the CHK lines go (default stdout; use with --out FILE).
+    #[arg(long)]
+    checkpoint_out: Option<PathBuf>,
+    /// No FIX output at all (for timing the engine alone).
+    #[arg(long)]
+    no_fix: bool,
+    /// No progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// No summary on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn midnight_from_date(date: &str) -> Result<u64> {
+    let parts: Vec<&str> = date.split('-').collect();
+    let [y, m, d] = parts.as_slice() else { bail!("--date {date:?}: expected YYYY-MM-DD") };
+    let (y, m, d): (i32, u32, u32) = (
+        y.parse().with_context(|| format!("--date {date:?}: bad year"))?,
+        m.parse().with_context(|| format!("--date {date:?}: bad month"))?,
+        d.parse().with_context(|| format!("--date {date:?}: bad day"))?,
+    );
+    crate::gen::midnight_epoch_s(y, m, d).with_context(|| format!("--date {date:?} is not a valid date"))
+}
+
+/// Entry point: `args` are the arguments after `replay`.
+pub fn run(args: &[String]) -> Result<()> {
+    let argv = std::iter::once("tickwire replay".to_string()).chain(args.iter().cloned());
+    let a = match ReplayArgs::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                print!("{e}");
+                return Ok(());
+            }
+            bail!("{}", e.render().to_string().trim_end());
+        }
+    };
+    let engine = EngineConfig {
+        interval_ns: a.interval,
+        window_ns: a.window,
+        max_orders: a.max_orders,
+        max_levels: a.max_levels,
+        max_locates: a.max_locates,
+    };
+    let sizes = engine.storage_sizes().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let session = FixSession::new(a.sender.as_bytes(), a.target.as_bytes(), a.time_precision)
+        .map_err(|e| anyhow::anyhow!("--sender/--target: {e}"))?;
+    let clock = match a.sending_time.as_str() {
+        "event" => SendingClock::Event { midnight_epoch_s: midnight_from_date(&a.date)? },
+        _ => SendingClock::Wall,
+    };
+    let file = File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
+    let len = file.metadata().with_context(|| format!("cannot stat {}", a.input.display()))?.len();
+    if len == 0 {
+        bail!("{} is empty", a.input.display());
+    }
+    // SAFETY: the file is mapped read-only and only read through the slice; a
+    // concurrent truncation by another process would be a SIGBUS, the usual
+    // caveat of mapping files, documented in the README.
+    #[allow(unsafe_code)]
+    let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot map {}", a.input.display()))?;
+    let mut storage = HeapStorage::new(&engine)?;
+
+    let out: Box<dyn Write> = match a.out.as_str() {
+        "-" => Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+        p => Box::new(BufWriter::with_capacity(1 << 20, File::create(p).with_context(|| format!("cannot create {p}"))?)),
+    };
+    let mut chk_out: Option<Box<dyn Write>> = match (&a.checkpoints, &a.checkpoint_out) {
+        (Some(_), Some(p)) => Some(Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ))),
+        (Some(_), None) => Some(Box::new(BufWriter::new(io::stdout()))),
+        _ => None,
+    };
+    let opts = ReplayOptions { engine, ports: a.ports.clone(), progress: !a.no_progress && !a.quiet, checkpoint_every: a.checkpoints };
+    let chk_ref: Option<&mut dyn Write> = chk_out.as_mut().map(|b| b.as_mut() as &mut dyn Write);
+    let (report, fix_messages, fix_bytes) = if a.no_fix {
+        let mut count = 0u64;
+        let mut sink = |_: &tickwire_core::engine::Snapshot<'_>| count += 1;
+        let r = replay(&map, &opts, &mut storage, &mut sink, chk_ref)?;
+        (r, 0, 0)
+    } else {
+        let mut w = FixWriter::new(session, clock, out);
+        let r = replay(&map, &opts, &mut storage, &mut w, chk_ref)?;
+        let (m, b) = (w.messages, w.bytes);
+        w.finish().context("writing FIX output")?;
+        (r, m, b)
+    };
+    if let Some(mut c) = chk_out {
+        c.flush().context("writing checkpoints")?;
+    }
+    if let Some(p) = &a.stats_json {
+        let mut v = crate::report::counters_json(&report.counters);
+        v["input"] = serde_json::json!({
+            "path": a.input.display().to_string(),
+            "format": format!("{:?}", report.format),
+            "bytes": len,
+            "records": report.records,
+            "error": report.input_error,
+        });
+        v["fix"] = serde_json::json!({ "messages": fix_messages, "bytes": fix_bytes });
+        v["elapsed_s"] = report.elapsed.as_secs_f64().into();
+        v["messages_per_s"] = report.messages_per_sec().into();
+        v["live_orders"] = report.live_orders.into();
+        v["storage_bytes"] = sizes.bytes().into();
+        std::fs::write(p, serde_json::to_string_pretty(&v)? + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if !a.quiet {
+        let c = &report.counters;
+        let msgs = c.messages_applied + c.messages_malformed;
+        eprintln!(
+            "replayed {} ({:?}, {} bytes, {} records) in {:.3} s: {:.2} M msg/s, {:.1} ns/msg",
+            a.input.display(),
+            report.format,
+            len,
+            report.records,
+            report.elapsed.as_secs_f64(),
+            report.messages_per_sec() / 1e6,
+            report.elapsed.as_nanos() as f64 / msgs.max(1) as f64
+        );
+        eprintln!("{}", crate::report::summary(c));
+        eprintln!("fix       {fix_messages} messages, {fix_bytes} bytes; live orders at end {}; engine storage {:.1} MiB", report.live_orders, sizes.bytes() as f64 / (1 << 20) as f64);
+    }
+    if let Some(e) = report.input_error {
+        bail!("{}: input ends early: {e} (everything before it was processed)", a.input.display());
+    }
+    Ok(())
+}
