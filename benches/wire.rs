@@ -1,1 +1,140 @@
-fn main(){}
+//! Wire layer: walking MoldUDP64 packets and decoding every ITCH message of a
+//! generated stream (1M messages, 50 symbols), reported per message.
+//!
+//! `walk_and_decode` starts from the UDP payloads; `frames_walk_and_decode`
+//! from whole Ethernet frames (Ethernet, IPv4, UDP, MoldUDP64, ITCH).
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use tickwire::gen::{generate, GenConfig};
+use tickwire::pcap::PcapReader;
+use tickwire_core::wire::itch::Message;
+use tickwire_core::wire::{classify_frame, Frame, MoldPacket};
+
+struct Stream {
+    frames: Vec<u8>,
+    frame_ranges: Vec<(usize, usize)>,
+    payloads: Vec<u8>,
+    payload_ranges: Vec<(usize, usize)>,
+    messages: u64,
+}
+
+fn stream(messages: u64) -> Stream {
+    let cfg = GenConfig { seed: 11, messages, symbols: 50, ..GenConfig::default() };
+    let mut pcap = Vec::new();
+    generate(&cfg, None::<Vec<u8>>, Some(&mut pcap), None).expect("generator");
+    let mut s = Stream { frames: Vec::new(), frame_ranges: Vec::new(), payloads: Vec::new(), payload_ranges: Vec::new(), messages: 0 };
+    for rec in PcapReader::new(&pcap).expect("pcap") {
+        let data = rec.expect("record").data;
+        let start = s.frames.len();
+        s.frames.extend_from_slice(data);
+        s.frame_ranges.push((start, s.frames.len()));
+        if let Ok(Frame::Mold { packet, .. }) = classify_frame(data, &[26400]) {
+            let start = s.payloads.len();
+            let whole = data.len() - packet.payload().len() - 20;
+            s.payloads.extend_from_slice(&data[whole..]);
+            s.payload_ranges.push((start, s.payloads.len()));
+            s.messages += u64::from(packet.message_count());
+        }
+    }
+    s
+}
+
+/// Reads the fields a book would use, so decoding is not optimised away.
+#[inline(always)]
+fn decode(msg: &[u8]) -> u64 {
+    match Message::parse(msg) {
+        Ok(Message::AddOrder(a)) => a.order_ref.get() ^ u64::from(a.shares.get()) ^ u64::from(a.price.get()) ^ u64::from(a.side),
+        Ok(Message::AddOrderMpid(a)) => a.order_ref.get() ^ u64::from(a.shares.get()) ^ u64::from(a.price.get()),
+        Ok(Message::OrderDelete(d)) => d.order_ref.get(),
+        Ok(Message::OrderReplace(u)) => u.original_order_ref.get() ^ u.new_order_ref.get() ^ u64::from(u.price.get()),
+        Ok(Message::OrderExecuted(e)) => e.order_ref.get() ^ u64::from(e.executed_shares.get()),
+        Ok(Message::OrderExecutedWithPrice(c)) => c.order_ref.get() ^ u64::from(c.execution_price.get()),
+        Ok(Message::OrderCancel(x)) => x.order_ref.get() ^ u64::from(x.cancelled_shares.get()),
+        Ok(Message::Trade(p)) => u64::from(p.price.get()) ^ u64::from(p.shares.get()),
+        Ok(m) => m.header().timestamp_ns(),
+        Err(_) => 1,
+    }
+}
+
+/// Single dispatch: length by table, then one match on the type byte.
+#[inline(always)]
+fn decode_single(msg: &[u8]) -> u64 {
+    use tickwire_core::wire::itch::*;
+    use zerocopy::FromBytes;
+    let Some(&t) = msg.first() else { return 1 };
+    if expected_length(t) != Some(msg.len()) {
+        return 1;
+    }
+    match t {
+        b'A' => AddOrder::ref_from_bytes(msg).map_or(1, |a| a.order_ref.get() ^ u64::from(a.shares.get()) ^ u64::from(a.price.get()) ^ u64::from(a.side)),
+        b'F' => AddOrderMpid::ref_from_bytes(msg).map_or(1, |a| a.order_ref.get() ^ u64::from(a.shares.get()) ^ u64::from(a.price.get())),
+        b'D' => OrderDelete::ref_from_bytes(msg).map_or(1, |d| d.order_ref.get()),
+        b'U' => OrderReplace::ref_from_bytes(msg).map_or(1, |u| u.original_order_ref.get() ^ u.new_order_ref.get() ^ u64::from(u.price.get())),
+        b'E' => OrderExecuted::ref_from_bytes(msg).map_or(1, |e| e.order_ref.get() ^ u64::from(e.executed_shares.get())),
+        b'C' => OrderExecutedWithPrice::ref_from_bytes(msg).map_or(1, |c| c.order_ref.get() ^ u64::from(c.execution_price.get())),
+        b'X' => OrderCancel::ref_from_bytes(msg).map_or(1, |x| x.order_ref.get() ^ u64::from(x.cancelled_shares.get())),
+        b'P' => Trade::ref_from_bytes(msg).map_or(1, |p| u64::from(p.price.get()) ^ u64::from(p.shares.get())),
+        _ => Header::ref_from_prefix(msg).map_or(1, |(h, _)| h.timestamp_ns()),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let n: u64 = std::env::var("TW_BENCH_MSGS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let s = stream(n);
+    let mut g = c.benchmark_group("wire");
+    g.throughput(Throughput::Elements(s.messages));
+    g.sample_size(20);
+    g.bench_function("walk_and_decode", |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            for &(start, end) in &s.payload_ranges {
+                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else { continue };
+                for m in p.messages().flatten() {
+                    acc = acc.wrapping_add(decode(m));
+                }
+            }
+            black_box(acc)
+        })
+    });
+    g.bench_function("walk_and_decode_single", |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            for &(start, end) in &s.payload_ranges {
+                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else { continue };
+                for m in p.messages().flatten() {
+                    acc = acc.wrapping_add(decode_single(m));
+                }
+            }
+            black_box(acc)
+        })
+    });
+    g.bench_function("walk_only", |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            for &(start, end) in &s.payload_ranges {
+                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else { continue };
+                for m in p.messages().flatten() {
+                    acc = acc.wrapping_add(u64::from(m[0]));
+                }
+            }
+            black_box(acc)
+        })
+    });
+    g.bench_function("frames_walk_and_decode", |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            for &(start, end) in &s.frame_ranges {
+                if let Ok(Frame::Mold { packet, .. }) = classify_frame(&s.frames[start..end], &[26400]) {
+                    for m in packet.messages().flatten() {
+                        acc = acc.wrapping_add(decode(m));
+                    }
+                }
+            }
+            black_box(acc)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

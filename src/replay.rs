@@ -13,6 +13,23 @@ use zerocopy::FromZeros;
 use crate::binfile::BinFileReader;
 use crate::pcap::PcapReader;
 
+/// Issues a prefetch for `p` (a hint from the engine).
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch instructions never fault and have no architectural
+    // effect, whatever the address; SSE is part of the x86_64 baseline.
+    #[allow(unsafe_code)]
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// How many messages ahead of the one being applied the replayer prefetches.
+const LOOKAHEAD: usize = 16;
+
 /// What kind of file the input is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
@@ -255,34 +272,69 @@ pub fn replay<S: SnapshotSink>(
     match format {
         InputFormat::BinFile => {
             let mut reader = BinFileReader::new(data);
-            while let Some(item) = reader.next() {
-                match item {
-                    Ok(msg) => {
-                        records += 1;
-                        if let Some(c) = chk.as_mut() {
-                            c.note(msg);
-                        }
-                        // Malformed messages are counted by the engine.
-                        let _ = engine.on_message(msg, sink);
-                        if let Some(c) = chk.as_mut() {
-                            if records % c.every == 0 {
-                                c.dump(records, &engine)?;
+            // A ring of the next LOOKAHEAD messages: each is prefetched as it
+            // enters and applied as it leaves.
+            let mut ring: [&[u8]; LOOKAHEAD] = [&[]; LOOKAHEAD];
+            let (mut head, mut queued) = (0usize, 0usize);
+            let mut done = false;
+            while !done || queued > 0 {
+                if !done {
+                    match reader.next() {
+                        Some(Ok(msg)) => {
+                            if let Some(a) = engine.prefetch_hint(msg) {
+                                prefetch(a);
+                            }
+                            ring[(head + queued) % LOOKAHEAD] = msg;
+                            queued += 1;
+                            if queued < LOOKAHEAD {
+                                continue;
                             }
                         }
-                        progress.tick(reader.offset(), records);
+                        Some(Err(e)) => {
+                            input_error = Some(e.to_string());
+                            done = true;
+                        }
+                        None => done = true,
                     }
-                    Err(e) => input_error = Some(e.to_string()),
+                    if queued == 0 {
+                        continue;
+                    }
                 }
+                let msg = ring[head];
+                head = (head + 1) % LOOKAHEAD;
+                queued -= 1;
+                records += 1;
+                if let Some(c) = chk.as_mut() {
+                    c.note(msg);
+                }
+                // Malformed messages are counted by the engine.
+                let _ = engine.on_message(msg, sink);
+                if let Some(c) = chk.as_mut() {
+                    if records.is_multiple_of(c.every) {
+                        c.dump(records, &engine)?;
+                    }
+                }
+                progress.tick(reader.offset(), records);
             }
             if let Some(c) = chk.as_mut() {
-                if records % c.every != 0 {
+                if !records.is_multiple_of(c.every) {
                     c.dump(records, &engine)?;
                 }
             }
         }
         InputFormat::Pcap => {
             let mut reader = PcapReader::new(data).map_err(|e| anyhow::anyhow!("pcap: {e}"))?;
-            while let Some(item) = reader.next() {
+            let mut next = reader.next();
+            while let Some(item) = next {
+                next = reader.next();
+                // Prefetch the order slots of the next frame's messages.
+                if let Some(Ok(n)) = &next {
+                    if let Ok(tickwire_core::wire::Frame::Mold { packet, .. }) =
+                        tickwire_core::wire::classify_frame(n.data, &opts.ports)
+                    {
+                        engine.prefetch_packet(&packet, prefetch);
+                    }
+                }
                 match item {
                     Ok(rec) => {
                         records += 1;

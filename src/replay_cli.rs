@@ -127,7 +127,10 @@ pub fn run(args: &[String]) -> Result<()> {
     // concurrent truncation by another process would be a SIGBUS, the usual
     // caveat of mapping files, documented in the README.
     #[allow(unsafe_code)]
-    let map = unsafe { memmap2::Mmap::map(&file) }.with_context(|| format!("cannot map {}", a.input.display()))?;
+    // Populated up front: a feed handler reads packets already in memory, so
+    // page faults of the input have no place in the timed loop.
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
+        .with_context(|| format!("cannot map {}", a.input.display()))?;
     let mut storage = HeapStorage::new(&engine)?;
 
     let out: Box<dyn Write> = match a.out.as_str() {

@@ -66,6 +66,73 @@ fn key(is_bid: bool, price: u32) -> u32 {
     }
 }
 
+/// Moves `seg[from..to]` one place right (towards the best end). Shifts near
+/// the top are a few entries: a plain loop beats a `memmove` call.
+#[inline]
+fn shift_right(seg: &mut [Level], from: usize, to: usize) {
+    if to - from > 16 {
+        seg.copy_within(from..to, from + 1);
+        return;
+    }
+    let mut i = to;
+    while i > from {
+        seg[i] = seg[i - 1];
+        i -= 1;
+    }
+}
+
+/// Moves `seg[from + 1..to]` one place left, over `seg[from]`.
+#[inline]
+fn shift_left(seg: &mut [Level], from: usize, to: usize) {
+    if to - from > 16 {
+        seg.copy_within(from + 1..to, from);
+        return;
+    }
+    for i in from..to - 1 {
+        seg[i] = seg[i + 1];
+    }
+}
+
+/// Price(4) at and above which displayed orders are quoted in whole cents
+/// (Reg NMS sub-penny rule): levels there lie on a 100-unit grid.
+const PENNY_GRID_FROM: u32 = 10_000;
+
+/// Finds `price` in levels sorted by ascending key (best last): `Ok(index)` or
+/// `Err(insertion index)`, like `binary_search`.
+///
+/// Levels near the top of a book are dense: on a tick grid, a level `d` ticks
+/// from the best is at most `d` places from the top, and exactly there when
+/// every tick in between is occupied. So that slot is tried first, and only the
+/// places between it and the top (or, off-grid, the whole side) are searched.
+#[inline]
+fn find(levels: &[Level], is_bid: bool, price: u32) -> Result<usize, usize> {
+    let k = key(is_bid, price);
+    let n = levels.len();
+    let Some(top) = levels.last() else { return Err(0) };
+    let best = key(is_bid, top.price);
+    if k >= best {
+        return if k == best { Ok(n - 1) } else { Err(n) };
+    }
+    let tick = if price >= PENNY_GRID_FROM { 100 } else { 1 };
+    let dist = ((best - k) / tick) as usize;
+    if dist < n {
+        let c = n - 1 - dist;
+        let kc = key(is_bid, levels[c].price);
+        if kc == k {
+            return Ok(c);
+        }
+        if kc < k {
+            // Present, if at all, strictly between c and the top.
+            return match levels[c + 1..n - 1].binary_search_by_key(&k, |l| key(is_bid, l.price)) {
+                Ok(i) => Ok(c + 1 + i),
+                Err(i) => Err(c + 1 + i),
+            };
+        }
+        // Off the grid: fall through to a full search.
+    }
+    levels.binary_search_by_key(&k, |l| key(is_bid, l.price))
+}
+
 impl<'s> LevelArena<'s> {
     /// Uses `levels` as the arena.
     pub fn new(levels: &'s mut [Level]) -> Self {
@@ -127,8 +194,7 @@ impl<'s> LevelArena<'s> {
     /// Adds one order of `shares` at `price`.
     #[inline]
     pub fn add(&mut self, side: &mut SideRef, is_bid: bool, price: u32, shares: u32) -> Result<(), ArenaFull> {
-        let k = key(is_bid, price);
-        let pos = match self.levels(side).binary_search_by_key(&k, |l| key(is_bid, l.price)) {
+        let pos = match find(self.levels(side), is_bid, price) {
             Ok(i) => {
                 let start = side.offset as usize + i;
                 if let Some(l) = self.levels.get_mut(start) {
@@ -145,7 +211,7 @@ impl<'s> LevelArena<'s> {
         let start = side.offset as usize;
         let len = side.len as usize;
         let seg = self.levels.get_mut(start..start + len + 1).ok_or(ArenaFull)?;
-        seg.copy_within(pos..len, pos + 1);
+        shift_right(seg, pos, len);
         seg[pos] = Level { price, orders: 1, shares: u64::from(shares) };
         side.len += 1;
         Ok(())
@@ -172,8 +238,7 @@ impl<'s> LevelArena<'s> {
     /// which the engine counts).
     #[inline]
     pub fn reduce(&mut self, side: &mut SideRef, is_bid: bool, price: u32, shares: u32, order_gone: bool) -> bool {
-        let k = key(is_bid, price);
-        let Ok(i) = self.levels(side).binary_search_by_key(&k, |l| key(is_bid, l.price)) else {
+        let Ok(i) = find(self.levels(side), is_bid, price) else {
             return false;
         };
         let start = side.offset as usize;
@@ -185,7 +250,7 @@ impl<'s> LevelArena<'s> {
             l.orders = l.orders.saturating_sub(1);
         }
         if l.orders == 0 {
-            seg.copy_within(i + 1..len, i);
+            shift_left(seg, i, len);
             side.len -= 1;
         }
         true
@@ -247,12 +312,14 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn matches_a_sorted_map(ops in proptest::collection::vec((proptest::bool::ANY, 0u8..4, 1u32..60, 1u32..5), 1..1500)) {
+        fn matches_a_sorted_map(ops in proptest::collection::vec((proptest::bool::ANY, 0u8..4, 1u32..60, 1u32..5), 1..1500), grid in proptest::bool::ANY) {
             let mut store = vec![Level::default(); 4096];
             let mut a = LevelArena::new(&mut store);
             let mut sides = [SideRef::default(), SideRef::default(), SideRef::default(), SideRef::default()];
             let mut model: [BTreeMap<u32, (u32, u64)>; 4] = Default::default();
             for (add, which, price, shares) in ops {
+                // On the penny grid (above $1) or sub-penny; a few off-grid prices above $1 too.
+                let price = if grid { 1_000_000 + price * 100 + u32::from(price % 17 == 0) * 7 } else { price };
                 let w = usize::from(which);
                 let is_bid = w % 2 == 0;
                 if add {

@@ -5,6 +5,7 @@ use crate::book::{InsertError, LevelArena, OrderSlot, OrderTable, SideRef, Symbo
 use crate::book::Level;
 use crate::vwap::{vwap_price4, VwapBucket, WindowGeometry};
 use crate::wire::itch::{self, Message};
+use zerocopy::FromBytes;
 use crate::wire::{classify_frame, FilterReason, Frame, MoldPacket, WireError};
 
 /// Sessions tracked at once (a feed normally has one per day).
@@ -343,17 +344,17 @@ struct SessionSeq {
     expected: u64,
 }
 
-/// Index of a type byte in [`itch::ALL_TYPES`] order (for per-type counters).
-const fn type_index(t: u8) -> usize {
+/// Index of each type byte in [`itch::ALL_TYPES`] order (for per-type
+/// counters), as a table so the per-message lookup is one load.
+const TYPE_INDEX: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut i = 0;
     while i < itch::ALL_TYPES.len() {
-        if itch::ALL_TYPES[i] == t {
-            return i;
-        }
+        t[itch::ALL_TYPES[i] as usize] = i as u8;
         i += 1;
     }
-    0
-}
+    t
+};
 
 #[inline]
 fn side_of(symbols: &mut [SymbolState], locate: u16, side: u8) -> Option<(&mut SideRef, bool)> {
@@ -464,6 +465,33 @@ impl<'s> Engine<'s> {
         self.next_boundary
     }
 
+    /// The address of the order-table slot that applying `msg` will read
+    /// first (for messages naming an order), so that a caller with a prefetch
+    /// instruction can fetch it ahead of time. The core forbids `unsafe`, so it
+    /// only names the address; nothing is read through it here.
+    #[inline]
+    pub fn prefetch_hint(&self, msg: &[u8]) -> Option<*const u8> {
+        // Adds go to consecutive slots, already warm; these look one up.
+        let ref_bytes = match msg.first()? {
+            b'E' | b'C' | b'X' | b'D' | b'U' => msg.get(11..19)?,
+            _ => return None,
+        };
+        let mut r = [0u8; 8];
+        r.copy_from_slice(ref_bytes);
+        self.orders.home_slot(u64::from_be_bytes(r)).map(|s| (s as *const OrderSlot).cast::<u8>())
+    }
+
+    /// Calls `prefetch` with [`Engine::prefetch_hint`] for every message of a
+    /// MoldUDP64 packet.
+    #[inline]
+    pub fn prefetch_packet(&self, packet: &MoldPacket<&[u8]>, mut prefetch: impl FnMut(*const u8)) {
+        for m in packet.messages().flatten() {
+            if let Some(a) = self.prefetch_hint(m) {
+                prefetch(a);
+            }
+        }
+    }
+
     /// Classifies one received frame and, when it is a MoldUDP64 packet on one
     /// of `ports` (all ports when empty), sequences and applies it.
     #[inline]
@@ -545,14 +573,13 @@ impl<'s> Engine<'s> {
                 continue;
             }
             match block {
-                Ok(bytes) => match Message::parse(bytes) {
-                    Ok(m) => self.apply(&m, sink),
-                    Err(e) => {
+                Ok(bytes) => {
+                    if let Err(e) = self.apply_bytes(bytes, sink) {
                         self.counters.messages_malformed += 1;
                         self.counters.count_error(&e);
                         bad = Some(e);
                     }
-                },
+                }
                 Err(e) => {
                     // The rest of the packet cannot be framed.
                     self.counters.messages_malformed += count - this;
@@ -579,73 +606,114 @@ impl<'s> Engine<'s> {
     /// Applies one message framed by a file (no sequencing).
     #[inline]
     pub fn on_message<S: SnapshotSink>(&mut self, bytes: &[u8], sink: &mut S) -> Result<(), WireError> {
-        match Message::parse(bytes) {
-            Ok(m) => {
-                self.apply(&m, sink);
-                Ok(())
-            }
-            Err(e) => {
-                self.counters.messages_malformed += 1;
-                self.counters.count_error(&e);
-                Err(e)
-            }
+        let r = self.apply_bytes(bytes, sink);
+        if let Err(e) = &r {
+            self.counters.messages_malformed += 1;
+            self.counters.count_error(e);
         }
+        r
     }
 
-    /// Emits every boundary at or before `ts`, then applies the message.
+    /// Emits every boundary at or before the message's timestamp, then applies
+    /// an already parsed message.
     #[inline]
     pub fn apply<S: SnapshotSink>(&mut self, m: &Message<'_>, sink: &mut S) {
-        let h = m.header();
+        // A parsed message always has its specification length.
+        let _ = self.apply_bytes(m.as_bytes(), sink);
+    }
+
+    /// Validates one message (type and exact length), emits every boundary at
+    /// or before its timestamp, and applies it: one dispatch on the type byte.
+    /// Errors are returned, not counted (the callers count them).
+    #[inline]
+    pub fn apply_bytes<S: SnapshotSink>(&mut self, bytes: &[u8], sink: &mut S) -> Result<(), WireError> {
+        let Some(&t) = bytes.first() else { return Err(WireError::ItchEmpty) };
+        let Some(len) = itch::expected_length(t) else { return Err(WireError::ItchUnknownType(t)) };
+        let bad_length = || WireError::ItchBadLength {
+            msg_type: t,
+            expected: len as u16,
+            actual: u16::try_from(bytes.len()).unwrap_or(u16::MAX),
+        };
+        if bytes.len() != len {
+            return Err(bad_length());
+        }
+        let Ok((h, _)) = itch::Header::ref_from_prefix(bytes) else { return Err(bad_length()) };
         let ts = h.timestamp_ns();
+        let locate = h.stock_locate();
         self.advance_time(ts, sink);
         let c = &mut self.counters;
         c.messages_applied += 1;
-        if let Some(n) = c.messages_by_type.get_mut(type_index(h.msg_type)) {
+        if let Some(n) = c.messages_by_type.get_mut(usize::from(TYPE_INDEX[usize::from(t)])) {
             *n += 1;
         }
-        let locate = h.stock_locate();
-        match *m {
-            Message::AddOrder(a) => {
-                self.add(locate, a.order_ref.get(), a.side, a.shares.get(), a.price.get(), Some(&a.stock))
-            }
-            Message::AddOrderMpid(a) => {
-                self.add(locate, a.order_ref.get(), a.side, a.shares.get(), a.price.get(), Some(&a.stock))
-            }
-            Message::OrderExecuted(e) => self.execute(e.order_ref.get(), e.executed_shares.get(), None, ts),
-            Message::OrderExecutedWithPrice(e) => {
-                let price = (e.printable == b'Y').then(|| e.execution_price.get());
-                self.execute(e.order_ref.get(), e.executed_shares.get(), Some(price), ts)
-            }
-            Message::OrderCancel(x) => {
-                if let Some(o) = self.lookup(x.order_ref.get()) {
-                    self.reduce(o, x.cancelled_shares.get());
+        // Each cast below re-checks a length already checked: cannot fail.
+        match t {
+            b'A' => {
+                if let Ok(a) = itch::AddOrder::ref_from_bytes(bytes) {
+                    self.add(locate, a.order_ref.get(), a.side, a.shares.get(), a.price.get(), Some(&a.stock));
                 }
             }
-            Message::OrderDelete(d) => {
-                if let Some(o) = self.lookup(d.order_ref.get()) {
-                    self.reduce(o, o.shares);
+            b'F' => {
+                if let Ok(a) = itch::AddOrderMpid::ref_from_bytes(bytes) {
+                    self.add(locate, a.order_ref.get(), a.side, a.shares.get(), a.price.get(), Some(&a.stock));
                 }
             }
-            Message::OrderReplace(u) => {
-                if let Some(o) = self.lookup(u.original_order_ref.get()) {
-                    self.reduce(o, o.shares);
-                    self.add(o.locate, u.new_order_ref.get(), o.side, u.shares.get(), u.price.get(), None);
+            b'E' => {
+                if let Ok(e) = itch::OrderExecuted::ref_from_bytes(bytes) {
+                    self.execute(e.order_ref.get(), e.executed_shares.get(), None, ts);
                 }
             }
-            Message::Trade(p) => {
-                self.learn_symbol(locate, &p.stock);
-                self.record_execution(locate, ts, p.price.get(), u64::from(p.shares.get()));
+            b'C' => {
+                if let Ok(e) = itch::OrderExecutedWithPrice::ref_from_bytes(bytes) {
+                    let price = (e.printable == b'Y').then(|| e.execution_price.get());
+                    self.execute(e.order_ref.get(), e.executed_shares.get(), Some(price), ts);
+                }
             }
-            Message::CrossTrade(q) => {
-                self.learn_symbol(locate, &q.stock);
-                self.record_execution(locate, ts, q.cross_price.get(), q.shares.get());
+            b'X' => {
+                if let Ok(x) = itch::OrderCancel::ref_from_bytes(bytes) {
+                    if let Some((i, o)) = self.lookup(x.order_ref.get()) {
+                        self.reduce(i, o, x.cancelled_shares.get());
+                    }
+                }
             }
-            Message::StockDirectory(r) => match self.symbols.get_mut(usize::from(locate)) {
-                Some(s) => s.set_symbol(&r.stock),
-                None => self.counters.locate_out_of_range += 1,
-            },
+            b'D' => {
+                if let Ok(d) = itch::OrderDelete::ref_from_bytes(bytes) {
+                    if let Some((i, o)) = self.lookup(d.order_ref.get()) {
+                        self.reduce(i, o, o.shares);
+                    }
+                }
+            }
+            b'U' => {
+                if let Ok(u) = itch::OrderReplace::ref_from_bytes(bytes) {
+                    if let Some((i, o)) = self.lookup(u.original_order_ref.get()) {
+                        self.reduce(i, o, o.shares);
+                        self.add(o.locate, u.new_order_ref.get(), o.side, u.shares.get(), u.price.get(), None);
+                    }
+                }
+            }
+            b'P' => {
+                if let Ok(p) = itch::Trade::ref_from_bytes(bytes) {
+                    self.learn_symbol(locate, &p.stock);
+                    self.record_execution(locate, ts, p.price.get(), u64::from(p.shares.get()));
+                }
+            }
+            b'Q' => {
+                if let Ok(q) = itch::CrossTrade::ref_from_bytes(bytes) {
+                    self.learn_symbol(locate, &q.stock);
+                    self.record_execution(locate, ts, q.cross_price.get(), q.shares.get());
+                }
+            }
+            b'R' => {
+                if let Ok(r) = itch::StockDirectory::ref_from_bytes(bytes) {
+                    match self.symbols.get_mut(usize::from(locate)) {
+                        Some(s) => s.set_symbol(&r.stock),
+                        None => self.counters.locate_out_of_range += 1,
+                    }
+                }
+            }
             _ => {}
         }
+        Ok(())
     }
 
     #[inline]
@@ -657,13 +725,14 @@ impl<'s> Engine<'s> {
         }
     }
 
+    /// The slot index and a copy of a live order; counts unknown references.
     #[inline]
-    fn lookup(&mut self, order_ref: u64) -> Option<OrderSlot> {
-        let o = self.orders.get(order_ref).copied();
-        if o.is_none() {
+    fn lookup(&mut self, order_ref: u64) -> Option<(usize, OrderSlot)> {
+        let found = self.orders.find(order_ref).and_then(|i| self.orders.at(i).map(|o| (i, *o)));
+        if found.is_none() {
             self.counters.unknown_ref += 1;
         }
-        o
+        found
     }
 
 
@@ -702,17 +771,18 @@ impl<'s> Engine<'s> {
         }
     }
 
-    /// Takes `shares` off a live order; the order goes when none remain.
+    /// Takes `shares` off the live order `o` in slot `slot`; the order goes
+    /// when none remain.
     #[inline]
-    fn reduce(&mut self, o: OrderSlot, shares: u32) {
+    fn reduce(&mut self, slot: usize, o: OrderSlot, shares: u32) {
         let gone = shares >= o.shares;
         if shares > o.shares {
             self.counters.oversized_reductions += 1;
         }
         let taken = shares.min(o.shares);
         if gone {
-            self.orders.remove(o.order_ref);
-        } else if let Some(live) = self.orders.get_mut(o.order_ref) {
+            self.orders.remove_at(slot);
+        } else if let Some(live) = self.orders.at_mut(slot) {
             live.shares -= taken;
         }
         let found = match side_of(self.symbols, o.locate, o.side) {
@@ -727,7 +797,7 @@ impl<'s> Engine<'s> {
     /// E (price None: the order's) and C (Some(None): not printable).
     #[inline]
     fn execute(&mut self, order_ref: u64, shares: u32, c_price: Option<Option<u32>>, ts: u64) {
-        let Some(o) = self.lookup(order_ref) else { return };
+        let Some((slot, o)) = self.lookup(order_ref) else { return };
         let vwap_price = match c_price {
             None => Some(o.price),
             Some(p) => p,
@@ -735,7 +805,7 @@ impl<'s> Engine<'s> {
         if let Some(p) = vwap_price {
             self.record_execution(o.locate, ts, p, u64::from(shares));
         }
-        self.reduce(o, shares);
+        self.reduce(slot, o, shares);
     }
 
     #[inline]

@@ -11,12 +11,12 @@
 //! `Price(8)` fields are `U64` with 8. Alpha fields are space-padded ASCII.
 
 use zerocopy::byteorder::big_endian::{U16, U32, U64};
-use zerocopy::{FromBytes, Immutable, KnownLayout, Unaligned};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use super::WireError;
 
 /// The 11 bytes every ITCH 5.0 message starts with.
-#[derive(Debug, Clone, Copy, FromBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
 pub struct Header {
     /// Message type byte.
@@ -85,7 +85,7 @@ macro_rules! itch_messages {
     )*) => {
         $(
             $(#[$doc])*
-            #[derive(Debug, Clone, Copy, FromBytes, KnownLayout, Immutable, Unaligned)]
+            #[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
             #[repr(C)]
             pub struct $name {
                 /// Common header.
@@ -125,6 +125,14 @@ macro_rules! itch_messages {
                 match t {
                     $( $ty => cast::<$name>(buf).map(Message::$name), )*
                     _ => Err(WireError::ItchUnknownType(t)),
+                }
+            }
+
+            /// The message's bytes, as parsed.
+            #[inline]
+            pub fn as_bytes(&self) -> &'a [u8] {
+                match *self {
+                    $( Message::$name(m) => m.as_bytes(), )*
                 }
             }
 
