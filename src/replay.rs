@@ -202,7 +202,7 @@ impl Progress {
 
     #[inline]
     fn tick(&mut self, offset: usize, messages: u64) {
-        if !self.enabled || messages & 0x3fff != 0 {
+        if !self.enabled {
             return;
         }
         let now = Instant::now();
@@ -314,7 +314,9 @@ pub fn replay<S: SnapshotSink>(
                         c.dump(records, &engine)?;
                     }
                 }
-                progress.tick(reader.offset(), records);
+                if records & 0xfff == 0 {
+                    progress.tick(reader.offset(), records);
+                }
             }
             if let Some(c) = chk.as_mut() {
                 if !records.is_multiple_of(c.every) {
@@ -339,7 +341,9 @@ pub fn replay<S: SnapshotSink>(
                     Ok(rec) => {
                         records += 1;
                         engine.on_frame(rec.data, &opts.ports, sink);
-                        progress.tick(reader.offset(), records);
+                        if records & 0x3ff == 0 {
+                            progress.tick(reader.offset(), records);
+                        }
                     }
                     Err(e) => input_error = Some(e.to_string()),
                 }

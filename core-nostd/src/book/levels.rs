@@ -113,8 +113,8 @@ fn find(levels: &[Level], is_bid: bool, price: u32) -> Result<usize, usize> {
     if k >= best {
         return if k == best { Ok(n - 1) } else { Err(n) };
     }
-    let tick = if price >= PENNY_GRID_FROM { 100 } else { 1 };
-    let dist = ((best - k) / tick) as usize;
+    // Constant divisors: a multiply and shift, not a `div` on the hot path.
+    let dist = if price >= PENNY_GRID_FROM { (best - k) / 100 } else { best - k } as usize;
     if dist < n {
         let c = n - 1 - dist;
         let kc = key(is_bid, levels[c].price);
@@ -134,8 +134,10 @@ fn find(levels: &[Level], is_bid: bool, price: u32) -> Result<usize, usize> {
 }
 
 impl<'s> LevelArena<'s> {
-    /// Uses `levels` as the arena.
+    /// Uses `levels` as the arena, clearing it (which also faults in lazily
+    /// zeroed pages now rather than on the hot path).
     pub fn new(levels: &'s mut [Level]) -> Self {
+        levels.iter_mut().for_each(|l| *l = Level::default());
         Self { levels, bump: 0, free: [NONE; CLASSES], in_use: 0 }
     }
 
