@@ -1,13 +1,22 @@
 //! Wire layer: walking MoldUDP64 packets and decoding every ITCH message of a
-//! generated stream (1M messages, 50 symbols), reported per message.
+//! generated stream (1M messages, 50 symbols; `TW_BENCH_MSGS` overrides),
+//! reported per message (criterion's elements are messages).
 //!
-//! `walk_and_decode` starts from the UDP payloads; `frames_walk_and_decode`
-//! from whole Ethernet frames (Ethernet, IPv4, UDP, MoldUDP64, ITCH).
+//! - `decode_fields`: walk every message block of every packet and decode each
+//!   message, validated, into `itch::Fields` (type, locate, timestamp,
+//!   references, side, shares, price, printable), all fields used. The
+//!   headline number.
+//! - `typed_views`: the same walk with `Message::parse` (typed zero-copy view)
+//!   and the type-specific fields a book reads.
+//! - `typed_views_header_only`: `Message::parse` and the header only.
+//! - `walk_blocks_only`: the MoldUDP64 block walk alone.
+//! - `frames_decode_fields`: from whole Ethernet frames (Ethernet, IPv4, UDP,
+//!   MoldUDP64, ITCH).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use tickwire::gen::{generate, GenConfig};
 use tickwire::pcap::PcapReader;
-use tickwire_core::wire::itch::Message;
+use tickwire_core::wire::itch::{decode_fields, Message};
 use tickwire_core::wire::{classify_frame, Frame, MoldPacket};
 
 struct Stream {
@@ -19,10 +28,21 @@ struct Stream {
 }
 
 fn stream(messages: u64) -> Stream {
-    let cfg = GenConfig { seed: 11, messages, symbols: 50, ..GenConfig::default() };
+    let cfg = GenConfig {
+        seed: 11,
+        messages,
+        symbols: 50,
+        ..GenConfig::default()
+    };
     let mut pcap = Vec::new();
     generate(&cfg, None::<Vec<u8>>, Some(&mut pcap), None).expect("generator");
-    let mut s = Stream { frames: Vec::new(), frame_ranges: Vec::new(), payloads: Vec::new(), payload_ranges: Vec::new(), messages: 0 };
+    let mut s = Stream {
+        frames: Vec::new(),
+        frame_ranges: Vec::new(),
+        payloads: Vec::new(),
+        payload_ranges: Vec::new(),
+        messages: 0,
+    };
     for rec in PcapReader::new(&pcap).expect("pcap") {
         let data = rec.expect("record").data;
         let start = s.frames.len();
@@ -43,12 +63,23 @@ fn stream(messages: u64) -> Stream {
 #[inline(always)]
 fn decode(msg: &[u8]) -> u64 {
     match Message::parse(msg) {
-        Ok(Message::AddOrder(a)) => a.order_ref.get() ^ u64::from(a.shares.get()) ^ u64::from(a.price.get()) ^ u64::from(a.side),
-        Ok(Message::AddOrderMpid(a)) => a.order_ref.get() ^ u64::from(a.shares.get()) ^ u64::from(a.price.get()),
+        Ok(Message::AddOrder(a)) => {
+            a.order_ref.get()
+                ^ u64::from(a.shares.get())
+                ^ u64::from(a.price.get())
+                ^ u64::from(a.side)
+        }
+        Ok(Message::AddOrderMpid(a)) => {
+            a.order_ref.get() ^ u64::from(a.shares.get()) ^ u64::from(a.price.get())
+        }
         Ok(Message::OrderDelete(d)) => d.order_ref.get(),
-        Ok(Message::OrderReplace(u)) => u.original_order_ref.get() ^ u.new_order_ref.get() ^ u64::from(u.price.get()),
+        Ok(Message::OrderReplace(u)) => {
+            u.original_order_ref.get() ^ u.new_order_ref.get() ^ u64::from(u.price.get())
+        }
         Ok(Message::OrderExecuted(e)) => e.order_ref.get() ^ u64::from(e.executed_shares.get()),
-        Ok(Message::OrderExecutedWithPrice(c)) => c.order_ref.get() ^ u64::from(c.execution_price.get()),
+        Ok(Message::OrderExecutedWithPrice(c)) => {
+            c.order_ref.get() ^ u64::from(c.execution_price.get())
+        }
         Ok(Message::OrderCancel(x)) => x.order_ref.get() ^ u64::from(x.cancelled_shares.get()),
         Ok(Message::Trade(p)) => u64::from(p.price.get()) ^ u64::from(p.shares.get()),
         Ok(m) => m.header().timestamp_ns(),
@@ -56,39 +87,40 @@ fn decode(msg: &[u8]) -> u64 {
     }
 }
 
-/// Single dispatch: length by table, then one match on the type byte.
+/// Branch-free decode into the fixed record; every field is used.
 #[inline(always)]
-fn decode_single(msg: &[u8]) -> u64 {
-    use tickwire_core::wire::itch::*;
-    use zerocopy::FromBytes;
-    let Some(&t) = msg.first() else { return 1 };
-    if expected_length(t) != Some(msg.len()) {
-        return 1;
-    }
-    match t {
-        b'A' => AddOrder::ref_from_bytes(msg).map_or(1, |a| a.order_ref.get() ^ u64::from(a.shares.get()) ^ u64::from(a.price.get()) ^ u64::from(a.side)),
-        b'F' => AddOrderMpid::ref_from_bytes(msg).map_or(1, |a| a.order_ref.get() ^ u64::from(a.shares.get()) ^ u64::from(a.price.get())),
-        b'D' => OrderDelete::ref_from_bytes(msg).map_or(1, |d| d.order_ref.get()),
-        b'U' => OrderReplace::ref_from_bytes(msg).map_or(1, |u| u.original_order_ref.get() ^ u.new_order_ref.get() ^ u64::from(u.price.get())),
-        b'E' => OrderExecuted::ref_from_bytes(msg).map_or(1, |e| e.order_ref.get() ^ u64::from(e.executed_shares.get())),
-        b'C' => OrderExecutedWithPrice::ref_from_bytes(msg).map_or(1, |c| c.order_ref.get() ^ u64::from(c.execution_price.get())),
-        b'X' => OrderCancel::ref_from_bytes(msg).map_or(1, |x| x.order_ref.get() ^ u64::from(x.cancelled_shares.get())),
-        b'P' => Trade::ref_from_bytes(msg).map_or(1, |p| u64::from(p.price.get()) ^ u64::from(p.shares.get())),
-        _ => Header::ref_from_prefix(msg).map_or(1, |(h, _)| h.timestamp_ns()),
+fn fold_fields(msg: &[u8]) -> u64 {
+    match decode_fields(msg) {
+        Ok(f) => {
+            f.timestamp_ns
+                ^ f.order_ref
+                ^ f.new_order_ref
+                ^ f.shares
+                ^ u64::from(f.price)
+                ^ u64::from(f.stock_locate)
+                ^ u64::from(f.side)
+                ^ u64::from(f.printable)
+        }
+        Err(_) => 1,
     }
 }
 
 fn bench(c: &mut Criterion) {
-    let n: u64 = std::env::var("TW_BENCH_MSGS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = std::env::var("TW_BENCH_MSGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let s = stream(n);
     let mut g = c.benchmark_group("wire");
     g.throughput(Throughput::Elements(s.messages));
     g.sample_size(20);
-    g.bench_function("walk_and_decode", |b| {
+    g.bench_function("typed_views", |b| {
         b.iter(|| {
             let mut acc = 0u64;
             for &(start, end) in &s.payload_ranges {
-                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else { continue };
+                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else {
+                    continue;
+                };
                 for m in p.messages().flatten() {
                     acc = acc.wrapping_add(decode(m));
                 }
@@ -96,23 +128,44 @@ fn bench(c: &mut Criterion) {
             black_box(acc)
         })
     });
-    g.bench_function("walk_and_decode_single", |b| {
+    g.bench_function("decode_fields", |b| {
         b.iter(|| {
             let mut acc = 0u64;
             for &(start, end) in &s.payload_ranges {
-                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else { continue };
+                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else {
+                    continue;
+                };
                 for m in p.messages().flatten() {
-                    acc = acc.wrapping_add(decode_single(m));
+                    acc = acc.wrapping_add(fold_fields(m));
                 }
             }
             black_box(acc)
         })
     });
-    g.bench_function("walk_only", |b| {
+    g.bench_function("typed_views_header_only", |b| {
         b.iter(|| {
             let mut acc = 0u64;
             for &(start, end) in &s.payload_ranges {
-                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else { continue };
+                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else {
+                    continue;
+                };
+                for m in p.messages().flatten() {
+                    if let Ok(msg) = Message::parse(m) {
+                        let h = msg.header();
+                        acc = acc.wrapping_add(h.timestamp_ns() ^ u64::from(h.stock_locate()));
+                    }
+                }
+            }
+            black_box(acc)
+        })
+    });
+    g.bench_function("walk_blocks_only", |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            for &(start, end) in &s.payload_ranges {
+                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else {
+                    continue;
+                };
                 for m in p.messages().flatten() {
                     acc = acc.wrapping_add(u64::from(m[0]));
                 }
@@ -120,13 +173,15 @@ fn bench(c: &mut Criterion) {
             black_box(acc)
         })
     });
-    g.bench_function("frames_walk_and_decode", |b| {
+    g.bench_function("frames_decode_fields", |b| {
         b.iter(|| {
             let mut acc = 0u64;
             for &(start, end) in &s.frame_ranges {
-                if let Ok(Frame::Mold { packet, .. }) = classify_frame(&s.frames[start..end], &[26400]) {
+                if let Ok(Frame::Mold { packet, .. }) =
+                    classify_frame(&s.frames[start..end], &[26400])
+                {
                     for m in packet.messages().flatten() {
-                        acc = acc.wrapping_add(decode(m));
+                        acc = acc.wrapping_add(fold_fields(m));
                     }
                 }
             }

@@ -44,9 +44,12 @@ impl InputFormat {
     /// anything else is taken for a BinaryFILE.
     pub fn detect(data: &[u8]) -> Self {
         match data.get(..4) {
-            Some([0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d]) => {
-                Self::Pcap
-            }
+            Some(
+                [0xd4, 0xc3, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0xc3, 0xd4]
+                | [0x4d, 0x3c, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0x3c, 0x4d],
+            ) => Self::Pcap,
             _ => Self::BinFile,
         }
     }
@@ -76,19 +79,30 @@ pub struct HeapStorage {
 impl HeapStorage {
     /// Allocates what `config` needs.
     pub fn new(config: &EngineConfig) -> anyhow::Result<Self> {
-        let s = config.storage_sizes().map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
+        let s = config
+            .storage_sizes()
+            .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
         let oom = |what: &str| anyhow::anyhow!("cannot allocate the {what} table");
         Ok(Self {
-            orders: <[OrderSlot]>::new_box_zeroed_with_elems(s.order_slots).map_err(|_| oom("order"))?,
-            levels: <[Level]>::new_box_zeroed_with_elems(s.levels).map_err(|_| oom("price level"))?,
-            symbols: <[SymbolState]>::new_box_zeroed_with_elems(s.symbols).map_err(|_| oom("symbol"))?,
-            vwap: <[VwapBucket]>::new_box_zeroed_with_elems(s.vwap_buckets).map_err(|_| oom("VWAP"))?,
+            orders: <[OrderSlot]>::new_box_zeroed_with_elems(s.order_slots)
+                .map_err(|_| oom("order"))?,
+            levels: <[Level]>::new_box_zeroed_with_elems(s.levels)
+                .map_err(|_| oom("price level"))?,
+            symbols: <[SymbolState]>::new_box_zeroed_with_elems(s.symbols)
+                .map_err(|_| oom("symbol"))?,
+            vwap: <[VwapBucket]>::new_box_zeroed_with_elems(s.vwap_buckets)
+                .map_err(|_| oom("VWAP"))?,
         })
     }
 
     /// Borrows it all as engine storage.
     pub fn storage(&mut self) -> Storage<'_> {
-        Storage { orders: &mut self.orders, levels: &mut self.levels, symbols: &mut self.symbols, vwap: &mut self.vwap }
+        Storage {
+            orders: &mut self.orders,
+            levels: &mut self.levels,
+            symbols: &mut self.symbols,
+            vwap: &mut self.vwap,
+        }
     }
 }
 
@@ -107,14 +121,25 @@ pub struct FixWriter<W: Write> {
 
 impl<W: Write> std::fmt::Debug for FixWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FixWriter").field("messages", &self.messages).field("bytes", &self.bytes).finish()
+        f.debug_struct("FixWriter")
+            .field("messages", &self.messages)
+            .field("bytes", &self.bytes)
+            .finish()
     }
 }
 
 impl<W: Write> FixWriter<W> {
     /// A writer for one FIX session.
     pub fn new(session: FixSession, clock: SendingClock, out: W) -> Self {
-        Self { session, clock, out, buf: [0; 1024], messages: 0, bytes: 0, error: None }
+        Self {
+            session,
+            clock,
+            out,
+            buf: [0; 1024],
+            messages: 0,
+            bytes: 0,
+            error: None,
+        }
     }
 
     /// Flushes and reports the first write error, if any.
@@ -133,8 +158,12 @@ impl<W: Write> SnapshotSink for FixWriter<W> {
             return;
         }
         let t = match self.clock {
-            SendingClock::Wall => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
-            SendingClock::Event { midnight_epoch_s } => midnight_epoch_s * 1_000_000_000 + snap.boundary_ns,
+            SendingClock::Wall => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64),
+            SendingClock::Event { midnight_epoch_s } => {
+                midnight_epoch_s * 1_000_000_000 + snap.boundary_ns
+            }
         };
         match self.session.encode_snapshot(snap, t, &mut self.buf) {
             Ok(n) => {
@@ -197,7 +226,12 @@ struct Progress {
 impl Progress {
     fn new(enabled: bool, total: usize) -> Self {
         let now = Instant::now();
-        Self { enabled: enabled && io::stderr().is_terminal() && total > 8 << 20, total, last: now, start: now }
+        Self {
+            enabled: enabled && io::stderr().is_terminal() && total > 8 << 20,
+            total,
+            last: now,
+            start: now,
+        }
     }
 
     #[inline]
@@ -213,7 +247,13 @@ impl Progress {
         let frac = offset as f64 / self.total.max(1) as f64;
         let filled = (frac * 30.0) as usize;
         let rate = messages as f64 / now.duration_since(self.start).as_secs_f64() / 1e6;
-        eprint!("\r[{:<30}] {:5.1}% {:>8.2}M msgs {:7.2}M msg/s", "#".repeat(filled), frac * 100.0, messages as f64 / 1e6, rate);
+        eprint!(
+            "\r[{:<30}] {:5.1}% {:>8.2}M msgs {:7.2}M msg/s",
+            "#".repeat(filled),
+            frac * 100.0,
+            messages as f64 / 1e6,
+            rate
+        );
     }
 
     fn done(&self) {
@@ -232,9 +272,11 @@ struct Checkpoints<'o> {
 
 impl Checkpoints<'_> {
     fn note(&mut self, msg: &[u8]) {
+        // Only adds the engine could apply (whole messages) name a locate.
         if let [t @ (b'A' | b'F'), hi, lo, ..] = msg {
-            let _ = t;
-            self.seen[usize::from(u16::from_be_bytes([*hi, *lo]))] = true;
+            if tickwire_core::wire::itch::expected_length(*t) == Some(msg.len()) {
+                self.seen[usize::from(u16::from_be_bytes([*hi, *lo]))] = true;
+            }
         }
     }
 
@@ -245,7 +287,12 @@ impl Checkpoints<'_> {
                 Some(q) => format!("{} {}", q.price, q.shares),
                 None => "- -".to_owned(),
             };
-            writeln!(self.out, "CHK {k} {locate} {} {}", side(engine.best_bid(l)), side(engine.best_ask(l)))?;
+            writeln!(
+                self.out,
+                "CHK {k} {locate} {} {}",
+                side(engine.best_bid(l)),
+                side(engine.best_ask(l))
+            )?;
         }
         Ok(())
     }
@@ -260,10 +307,15 @@ pub fn replay<S: SnapshotSink>(
     checkpoint_out: Option<&mut dyn Write>,
 ) -> anyhow::Result<ReplayReport> {
     let format = InputFormat::detect(data);
-    let mut engine = Engine::new(&opts.engine, storage.storage()).map_err(|e| anyhow::anyhow!("engine: {e}"))?;
+    let mut engine =
+        Engine::new(&opts.engine, storage.storage()).map_err(|e| anyhow::anyhow!("engine: {e}"))?;
     let mut progress = Progress::new(opts.progress, data.len());
     let mut chk = match (opts.checkpoint_every, checkpoint_out) {
-        (Some(every), Some(out)) if every > 0 => Some(Checkpoints { every, seen: vec![false; 1 << 16], out }),
+        (Some(every), Some(out)) if every > 0 => Some(Checkpoints {
+            every,
+            seen: vec![false; 1 << 16],
+            out,
+        }),
         _ => None,
     };
     let mut records = 0u64;
@@ -375,9 +427,14 @@ pub fn parse_precision(s: &str) -> Result<TimePrecision, String> {
 /// Parses a duration such as `100ms`, `1s`, `250us`, `500ns`, `2m`.
 pub fn parse_duration_ns(s: &str) -> Result<u64, String> {
     let s = s.trim();
+    if s == "0" {
+        return Ok(0);
+    }
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("duration {s:?}: expected a whole number and a unit such as 100ms"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("duration {s:?}: expected a whole number and a unit such as 100ms"))?;
     let mult = match unit {
         "ns" => 1,
         "us" => 1_000,
@@ -386,7 +443,8 @@ pub fn parse_duration_ns(s: &str) -> Result<u64, String> {
         "m" => 60_000_000_000,
         _ => return Err(format!("duration {s:?}: unit must be ns, us, ms, s or m")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("duration {s:?} is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("duration {s:?} is too large"))
 }
 
 #[cfg(test)]
@@ -398,13 +456,17 @@ mod tests {
         assert_eq!(parse_duration_ns("100ms"), Ok(100_000_000));
         assert_eq!(parse_duration_ns("1s"), Ok(1_000_000_000));
         assert!(parse_duration_ns("1h").is_err());
+        assert_eq!(parse_duration_ns("0"), Ok(0));
         assert!(parse_duration_ns("ms").is_err());
         assert!(parse_duration_ns("99999999999999999s").is_err());
     }
 
     #[test]
     fn detect() {
-        assert_eq!(InputFormat::detect(&[0xd4, 0xc3, 0xb2, 0xa1, 0]), InputFormat::Pcap);
+        assert_eq!(
+            InputFormat::detect(&[0xd4, 0xc3, 0xb2, 0xa1, 0]),
+            InputFormat::Pcap
+        );
         assert_eq!(InputFormat::detect(&[0, 12, b'S']), InputFormat::BinFile);
     }
 }

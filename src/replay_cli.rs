@@ -9,7 +9,9 @@ use clap::Parser;
 use tickwire_core::engine::EngineConfig;
 use tickwire_core::fix::FixSession;
 
-use crate::replay::{parse_duration_ns, parse_precision, replay, FixWriter, HeapStorage, ReplayOptions, SendingClock};
+use crate::replay::{
+    parse_duration_ns, parse_precision, replay, FixWriter, HeapStorage, ReplayOptions, SendingClock,
+};
 
 /// Replays a NASDAQ TotalView-ITCH 5.0 BinaryFILE or a MoldUDP64 pcap through
 /// the tickwire engine (full-depth books, VWAP windows) and writes one FIX 4.4
@@ -81,13 +83,19 @@ struct ReplayArgs {
 
 fn midnight_from_date(date: &str) -> Result<u64> {
     let parts: Vec<&str> = date.split('-').collect();
-    let [y, m, d] = parts.as_slice() else { bail!("--date {date:?}: expected YYYY-MM-DD") };
+    let [y, m, d] = parts.as_slice() else {
+        bail!("--date {date:?}: expected YYYY-MM-DD")
+    };
     let (y, m, d): (i32, u32, u32) = (
-        y.parse().with_context(|| format!("--date {date:?}: bad year"))?,
-        m.parse().with_context(|| format!("--date {date:?}: bad month"))?,
-        d.parse().with_context(|| format!("--date {date:?}: bad day"))?,
+        y.parse()
+            .with_context(|| format!("--date {date:?}: bad year"))?,
+        m.parse()
+            .with_context(|| format!("--date {date:?}: bad month"))?,
+        d.parse()
+            .with_context(|| format!("--date {date:?}: bad day"))?,
     );
-    crate::gen::midnight_epoch_s(y, m, d).with_context(|| format!("--date {date:?} is not a valid date"))
+    crate::gen::midnight_epoch_s(y, m, d)
+        .with_context(|| format!("--date {date:?} is not a valid date"))
 }
 
 /// Entry point: `args` are the arguments after `replay`.
@@ -101,7 +109,13 @@ pub fn run(args: &[String]) -> Result<()> {
                 print!("{e}");
                 return Ok(());
             }
-            bail!("{}", e.render().to_string().trim_end());
+            bail!(
+                "{}",
+                e.render()
+                    .to_string()
+                    .trim_end()
+                    .trim_start_matches("error: ")
+            );
         }
     };
     let engine = EngineConfig {
@@ -115,11 +129,17 @@ pub fn run(args: &[String]) -> Result<()> {
     let session = FixSession::new(a.sender.as_bytes(), a.target.as_bytes(), a.time_precision)
         .map_err(|e| anyhow::anyhow!("--sender/--target: {e}"))?;
     let clock = match a.sending_time.as_str() {
-        "event" => SendingClock::Event { midnight_epoch_s: midnight_from_date(&a.date)? },
+        "event" => SendingClock::Event {
+            midnight_epoch_s: midnight_from_date(&a.date)?,
+        },
         _ => SendingClock::Wall,
     };
-    let file = File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
-    let len = file.metadata().with_context(|| format!("cannot stat {}", a.input.display()))?.len();
+    let file =
+        File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
+    let len = file
+        .metadata()
+        .with_context(|| format!("cannot stat {}", a.input.display()))?
+        .len();
     if len == 0 {
         bail!("{} is empty", a.input.display());
     }
@@ -135,7 +155,10 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let out: Box<dyn Write> = match a.out.as_str() {
         "-" => Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
-        p => Box::new(BufWriter::with_capacity(1 << 20, File::create(p).with_context(|| format!("cannot create {p}"))?)),
+        p => Box::new(BufWriter::with_capacity(
+            1 << 20,
+            File::create(p).with_context(|| format!("cannot create {p}"))?,
+        )),
     };
     let mut chk_out: Option<Box<dyn Write>> = match (&a.checkpoints, &a.checkpoint_out) {
         (Some(_), Some(p)) => Some(Box::new(BufWriter::new(
@@ -144,7 +167,12 @@ pub fn run(args: &[String]) -> Result<()> {
         (Some(_), None) => Some(Box::new(BufWriter::new(io::stdout()))),
         _ => None,
     };
-    let opts = ReplayOptions { engine, ports: a.ports.clone(), progress: !a.no_progress && !a.quiet, checkpoint_every: a.checkpoints };
+    let opts = ReplayOptions {
+        engine,
+        ports: a.ports.clone(),
+        progress: !a.no_progress && !a.quiet,
+        checkpoint_every: a.checkpoints,
+    };
     let chk_ref: Option<&mut dyn Write> = chk_out.as_mut().map(|b| b.as_mut() as &mut dyn Write);
     let (report, fix_messages, fix_bytes) = if a.no_fix {
         let mut count = 0u64;
@@ -175,7 +203,8 @@ pub fn run(args: &[String]) -> Result<()> {
         v["messages_per_s"] = report.messages_per_sec().into();
         v["live_orders"] = report.live_orders.into();
         v["storage_bytes"] = sizes.bytes().into();
-        std::fs::write(p, serde_json::to_string_pretty(&v)? + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+        std::fs::write(p, serde_json::to_string_pretty(&v)? + "\n")
+            .with_context(|| format!("cannot write {}", p.display()))?;
     }
     if !a.quiet {
         let c = &report.counters;
@@ -194,7 +223,10 @@ pub fn run(args: &[String]) -> Result<()> {
         eprintln!("fix       {fix_messages} messages, {fix_bytes} bytes; live orders at end {}; engine storage {:.1} MiB", report.live_orders, sizes.bytes() as f64 / (1 << 20) as f64);
     }
     if let Some(e) = report.input_error {
-        bail!("{}: input ends early: {e} (everything before it was processed)", a.input.display());
+        bail!(
+            "{}: input ends early: {e} (everything before it was processed)",
+            a.input.display()
+        );
     }
     Ok(())
 }

@@ -7,8 +7,12 @@ use tickwire_core::wire::itch::ALL_TYPES;
 
 /// The counters as a JSON object.
 pub fn counters_json(c: &Counters) -> Value {
-    let by_kind: Map<String, Value> =
-        WIRE_ERROR_NAMES.iter().zip(c.malformed_by_kind).filter(|(_, n)| *n > 0).map(|(k, n)| ((*k).into(), n.into())).collect();
+    let by_kind: Map<String, Value> = WIRE_ERROR_NAMES
+        .iter()
+        .zip(c.malformed_by_kind)
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| ((*k).into(), n.into()))
+        .collect();
     let by_type: Map<String, Value> = ALL_TYPES
         .iter()
         .zip(c.messages_by_type)
@@ -75,11 +79,19 @@ pub fn summary(c: &Counters) -> String {
         "messages  {:>12} applied, {} duplicate, {} missing (gaps), {} malformed\n",
         c.messages_applied, c.messages_duplicate, c.messages_missing, c.messages_malformed
     );
-    let types: Vec<String> =
-        ALL_TYPES.iter().zip(c.messages_by_type).filter(|(_, n)| *n > 0).map(|(t, n)| format!("{}={n}", *t as char)).collect();
+    let types: Vec<String> = ALL_TYPES
+        .iter()
+        .zip(c.messages_by_type)
+        .filter(|(_, n)| *n > 0)
+        .map(|(t, n)| format!("{}={n}", *t as char))
+        .collect();
     s += &format!("by type   {}\n", types.join(" "));
-    let kinds: Vec<String> =
-        WIRE_ERROR_NAMES.iter().zip(c.malformed_by_kind).filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k}={n}")).collect();
+    let kinds: Vec<String> = WIRE_ERROR_NAMES
+        .iter()
+        .zip(c.malformed_by_kind)
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect();
     if !kinds.is_empty() {
         s += &format!("malformed {}\n", kinds.join(" "));
     }
@@ -93,6 +105,9 @@ pub fn summary(c: &Counters) -> String {
         c.levels_refused_full,
         c.book_mismatch
     );
-    s += &format!("vwap      {} executions, {} snapshots", c.vwap_executions, c.snapshots);
+    s += &format!(
+        "vwap      {} executions, {} snapshots",
+        c.vwap_executions, c.snapshots
+    );
     s
 }

@@ -76,12 +76,18 @@ pub struct CompId {
 impl CompId {
     /// Validates and stores a CompID.
     pub fn new(s: &[u8]) -> Result<Self, FixError> {
-        if s.is_empty() || s.len() > MAX_COMP_ID || s.iter().any(|&c| !(0x21..=0x7e).contains(&c) || c == b'=') {
+        if s.is_empty()
+            || s.len() > MAX_COMP_ID
+            || s.iter().any(|&c| !(0x21..=0x7e).contains(&c) || c == b'=')
+        {
             return Err(FixError::BadCompId);
         }
         let mut bytes = [0; MAX_COMP_ID];
         bytes[..s.len()].copy_from_slice(s);
-        Ok(Self { bytes, len: s.len() as u8 })
+        Ok(Self {
+            bytes,
+            len: s.len() as u8,
+        })
     }
 
     /// The CompID's bytes.
@@ -119,7 +125,10 @@ impl Out<'_> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) -> Result<(), FixError> {
         let end = self.pos + bytes.len();
-        self.buf.get_mut(self.pos..end).ok_or(FixError::BufferTooSmall)?.copy_from_slice(bytes);
+        self.buf
+            .get_mut(self.pos..end)
+            .ok_or(FixError::BufferTooSmall)?
+            .copy_from_slice(bytes);
         self.pos = end;
         Ok(())
     }
@@ -194,7 +203,12 @@ pub const fn civil_from_days(days: i64) -> (i64, u32, u32) {
 impl FixSession {
     /// A session whose first message gets MsgSeqNum 1.
     pub fn new(sender: &[u8], target: &[u8], precision: TimePrecision) -> Result<Self, FixError> {
-        Ok(Self { sender: CompId::new(sender)?, target: CompId::new(target)?, next_seq: 1, precision })
+        Ok(Self {
+            sender: CompId::new(sender)?,
+            target: CompId::new(target)?,
+            next_seq: 1,
+            precision,
+        })
     }
 
     /// The MsgSeqNum the next message will carry.
@@ -204,12 +218,20 @@ impl FixSession {
 
     /// Encodes one snapshot with SendingTime `sending_time_ns` (ns since the
     /// Unix epoch, UTC) into `out`; returns the message length.
-    pub fn encode_snapshot(&mut self, snap: &Snapshot<'_>, sending_time_ns: u64, out: &mut [u8]) -> Result<usize, FixError> {
+    pub fn encode_snapshot(
+        &mut self,
+        snap: &Snapshot<'_>,
+        sending_time_ns: u64,
+        out: &mut [u8],
+    ) -> Result<usize, FixError> {
         let body_start = BEGIN.len() + BODY_LEN_DIGITS + 1;
         if out.len() < body_start {
             return Err(FixError::BufferTooSmall);
         }
-        let mut o = Out { buf: out, pos: body_start };
+        let mut o = Out {
+            buf: out,
+            pos: body_start,
+        };
         o.put(b"35=W\x01")?;
         o.tag(b"49")?;
         o.put(self.sender.as_bytes())?;
@@ -308,8 +330,14 @@ mod tests {
             boundary_ns: 0,
             locate: 7,
             symbol: b"AAPL",
-            bid: Some(Quote { price: 1_793_100, shares: 300 }),
-            ask: Some(Quote { price: 1_793_200, shares: 200 }),
+            bid: Some(Quote {
+                price: 1_793_100,
+                shares: 300,
+            }),
+            ask: Some(Quote {
+                price: 1_793_200,
+                shares: 200,
+            }),
             vwap: 1_793_150,
             volume: 1_000,
         }
@@ -348,7 +376,11 @@ mod tests {
         let tail = m.rfind("10=").unwrap();
         let declared: usize = m[12..body_start - 1].parse().unwrap();
         assert_eq!(declared, tail - body_start);
-        let sum = m.as_bytes()[..tail].iter().map(|&b| u32::from(b)).sum::<u32>() % 256;
+        let sum = m.as_bytes()[..tail]
+            .iter()
+            .map(|&b| u32::from(b))
+            .sum::<u32>()
+            % 256;
         assert_eq!(&m[tail + 3..tail + 6], std::format!("{sum:03}"));
     }
 
@@ -360,7 +392,11 @@ mod tests {
         let mut s = FixSession::new(b"A", b"B", TimePrecision::Micros).unwrap();
         for n in 0..full {
             let mut small = std::vec![0u8; n];
-            assert_eq!(s.encode_snapshot(&snap(), T, &mut small), Err(FixError::BufferTooSmall), "len {n}");
+            assert_eq!(
+                s.encode_snapshot(&snap(), T, &mut small),
+                Err(FixError::BufferTooSmall),
+                "len {n}"
+            );
         }
         assert_eq!(s.next_seq(), 1);
         let mut exact = std::vec![0u8; full];
@@ -387,8 +423,16 @@ mod tests {
     #[test]
     fn price_formatting() {
         let mut buf = [0u8; 32];
-        for (v, s) in [(0u64, "0.0000"), (1, "0.0001"), (100_000, "10.0000"), (4_294_967_295, "429496.7295")] {
-            let mut o = Out { buf: &mut buf, pos: 0 };
+        for (v, s) in [
+            (0u64, "0.0000"),
+            (1, "0.0001"),
+            (100_000, "10.0000"),
+            (4_294_967_295, "429496.7295"),
+        ] {
+            let mut o = Out {
+                buf: &mut buf,
+                pos: 0,
+            };
             o.price4(v).unwrap();
             let n = o.pos;
             assert_eq!(&buf[..n], s.as_bytes());

@@ -8,7 +8,9 @@
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// One bucket of a symbol's ring.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
 #[repr(C)]
 pub struct VwapBucket {
     /// Σ price × shares, price in Price(4) units.
@@ -63,16 +65,26 @@ impl WindowGeometry {
         if n as usize > max_buckets || n == 0 {
             return None;
         }
-        Some(Self { bucket_ns: g, buckets: n as usize, window_ns })
+        Some(Self {
+            bucket_ns: g,
+            buckets: n as usize,
+            window_ns,
+        })
     }
 
     /// Records an execution in a symbol's ring.
     #[inline]
     pub fn record(&self, ring: &mut [VwapBucket], ts: u64, price: u32, shares: u64) {
         let idx = ts / self.bucket_ns;
-        let Some(b) = ring.get_mut((idx % self.buckets as u64) as usize) else { return };
+        let Some(b) = ring.get_mut((idx % self.buckets as u64) as usize) else {
+            return;
+        };
         if b.tag != idx + 1 {
-            *b = VwapBucket { notional: 0, volume: 0, tag: idx + 1 };
+            *b = VwapBucket {
+                notional: 0,
+                volume: 0,
+                tag: idx + 1,
+            };
         }
         b.notional += u128::from(price) * u128::from(shares);
         b.volume += shares;

@@ -15,9 +15,9 @@ use super::manifest::{FilteredKind, MalformedKind, Manifest};
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// NASDAQ BinaryFILE (`<out>.itch`): u16 big-endian length + message.
+    /// NASDAQ BinaryFILE (OUT.itch): u16 big-endian length + message.
     Binfile,
-    /// MoldUDP64 over UDP/IPv4/Ethernet in a classic pcap (`<out>.pcap`).
+    /// MoldUDP64 over UDP/IPv4/Ethernet in a classic pcap (OUT.pcap).
     Pcap,
     /// Both files, carrying the same messages.
     Both,
@@ -86,12 +86,12 @@ pub struct GenArgs {
     #[arg(long, value_enum, default_value_t = Format::Both)]
     pub format: Format,
 
-    /// Output path without extension; `.itch` and/or `.pcap` are added (a given .itch/.pcap
+    /// Output path without extension; .itch and/or .pcap are added (a given .itch/.pcap
     /// extension is replaced).
     #[arg(long, default_value = "tickwire-gen")]
     pub out: PathBuf,
 
-    /// Where to write the JSON manifest [default: <out>.manifest.json].
+    /// Where to write the JSON manifest [default: OUT.manifest.json].
     #[arg(long)]
     pub manifest: Option<PathBuf>,
 
@@ -349,7 +349,13 @@ pub fn run(args: &[String]) -> Result<()> {
                 print!("{e}");
                 return Ok(());
             }
-            bail!("{}", e.render().to_string().trim_end());
+            bail!(
+                "{}",
+                e.render()
+                    .to_string()
+                    .trim_end()
+                    .trim_start_matches("error: ")
+            );
         }
     };
     let cfg = a.config()?;

@@ -7,7 +7,9 @@
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// One aggregated price level.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
 #[repr(C)]
 pub struct Level {
     /// Price(4).
@@ -19,7 +21,9 @@ pub struct Level {
 }
 
 /// Where one side's levels live in the arena.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
 #[repr(C)]
 pub struct SideRef {
     /// First level of the segment.
@@ -108,13 +112,19 @@ const PENNY_GRID_FROM: u32 = 10_000;
 fn find(levels: &[Level], is_bid: bool, price: u32) -> Result<usize, usize> {
     let k = key(is_bid, price);
     let n = levels.len();
-    let Some(top) = levels.last() else { return Err(0) };
+    let Some(top) = levels.last() else {
+        return Err(0);
+    };
     let best = key(is_bid, top.price);
     if k >= best {
         return if k == best { Ok(n - 1) } else { Err(n) };
     }
     // Constant divisors: a multiply and shift, not a `div` on the hot path.
-    let dist = if price >= PENNY_GRID_FROM { (best - k) / 100 } else { best - k } as usize;
+    let dist = if price >= PENNY_GRID_FROM {
+        (best - k) / 100
+    } else {
+        best - k
+    } as usize;
     if dist < n {
         let c = n - 1 - dist;
         let kc = key(is_bid, levels[c].price);
@@ -138,7 +148,12 @@ impl<'s> LevelArena<'s> {
     /// zeroed pages now rather than on the hot path).
     pub fn new(levels: &'s mut [Level]) -> Self {
         levels.iter_mut().for_each(|l| *l = Level::default());
-        Self { levels, bump: 0, free: [NONE; CLASSES], in_use: 0 }
+        Self {
+            levels,
+            bump: 0,
+            free: [NONE; CLASSES],
+            in_use: 0,
+        }
     }
 
     /// Levels held by live segments (capacity, not occupancy).
@@ -173,7 +188,10 @@ impl<'s> LevelArena<'s> {
 
     fn release(&mut self, offset: u32, cap: usize) {
         let class = class_of(cap);
-        if let (Some(head), Some(first)) = (self.free.get(class).copied(), self.levels.get_mut(offset as usize)) {
+        if let (Some(head), Some(first)) = (
+            self.free.get(class).copied(),
+            self.levels.get_mut(offset as usize),
+        ) {
             first.price = head;
             self.free[class] = offset;
             self.in_use -= cap;
@@ -184,7 +202,9 @@ impl<'s> LevelArena<'s> {
     #[inline]
     pub fn levels(&self, side: &SideRef) -> &[Level] {
         let start = side.offset as usize;
-        self.levels.get(start..start + side.len as usize).unwrap_or(&[])
+        self.levels
+            .get(start..start + side.len as usize)
+            .unwrap_or(&[])
     }
 
     /// The best level of a side.
@@ -195,7 +215,13 @@ impl<'s> LevelArena<'s> {
 
     /// Adds one order of `shares` at `price`.
     #[inline]
-    pub fn add(&mut self, side: &mut SideRef, is_bid: bool, price: u32, shares: u32) -> Result<(), ArenaFull> {
+    pub fn add(
+        &mut self,
+        side: &mut SideRef,
+        is_bid: bool,
+        price: u32,
+        shares: u32,
+    ) -> Result<(), ArenaFull> {
         let pos = match find(self.levels(side), is_bid, price) {
             Ok(i) => {
                 let start = side.offset as usize + i;
@@ -212,16 +238,27 @@ impl<'s> LevelArena<'s> {
         }
         let start = side.offset as usize;
         let len = side.len as usize;
-        let seg = self.levels.get_mut(start..start + len + 1).ok_or(ArenaFull)?;
+        let seg = self
+            .levels
+            .get_mut(start..start + len + 1)
+            .ok_or(ArenaFull)?;
         shift_right(seg, pos, len);
-        seg[pos] = Level { price, orders: 1, shares: u64::from(shares) };
+        seg[pos] = Level {
+            price,
+            orders: 1,
+            shares: u64::from(shares),
+        };
         side.len += 1;
         Ok(())
     }
 
     fn grow(&mut self, side: &mut SideRef) -> Result<(), ArenaFull> {
         let old_cap = side.cap as usize;
-        let new_cap = if old_cap == 0 { MIN_SEGMENT } else { old_cap * 2 };
+        let new_cap = if old_cap == 0 {
+            MIN_SEGMENT
+        } else {
+            old_cap * 2
+        };
         let new_off = self.alloc(new_cap)?;
         let len = side.len as usize;
         let old = side.offset as usize;
@@ -239,13 +276,22 @@ impl<'s> LevelArena<'s> {
     /// when no level has that price (the book and the order table disagree,
     /// which the engine counts).
     #[inline]
-    pub fn reduce(&mut self, side: &mut SideRef, is_bid: bool, price: u32, shares: u32, order_gone: bool) -> bool {
+    pub fn reduce(
+        &mut self,
+        side: &mut SideRef,
+        is_bid: bool,
+        price: u32,
+        shares: u32,
+        order_gone: bool,
+    ) -> bool {
         let Ok(i) = find(self.levels(side), is_bid, price) else {
             return false;
         };
         let start = side.offset as usize;
         let len = side.len as usize;
-        let Some(seg) = self.levels.get_mut(start..start + len) else { return false };
+        let Some(seg) = self.levels.get_mut(start..start + len) else {
+            return false;
+        };
         let l = &mut seg[i];
         l.shares = l.shares.saturating_sub(u64::from(shares));
         if order_gone {
@@ -281,7 +327,14 @@ mod tests {
             a.add(&mut ask, false, p + 1000, 10).unwrap();
         }
         a.add(&mut bid, true, 300, 5).unwrap();
-        assert_eq!(a.best(&bid), Some(&Level { price: 300, orders: 2, shares: 15 }));
+        assert_eq!(
+            a.best(&bid),
+            Some(&Level {
+                price: 300,
+                orders: 2,
+                shares: 15
+            })
+        );
         assert_eq!(a.best(&ask).unwrap().price, 1100);
         assert!(a.reduce(&mut bid, true, 300, 10, true));
         assert_eq!(a.best(&bid).unwrap().shares, 5);
@@ -309,7 +362,13 @@ mod tests {
         }
         assert_eq!(a.add(&mut s1, true, 17, 1), Err(ArenaFull));
         assert_eq!(a.levels(&s1).len(), 16);
-        assert_eq!(a.levels(&s1).iter().map(|l| l.price).collect::<std::vec::Vec<_>>(), (1..=16).collect::<std::vec::Vec<_>>());
+        assert_eq!(
+            a.levels(&s1)
+                .iter()
+                .map(|l| l.price)
+                .collect::<std::vec::Vec<_>>(),
+            (1..=16).collect::<std::vec::Vec<_>>()
+        );
     }
 
     proptest::proptest! {

@@ -11,7 +11,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// Per-locate state: the two sides of the book, the symbol, and the time of the
 /// latest VWAP execution.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
 #[repr(C)]
 pub struct SymbolState {
     /// Timestamp of the latest execution that counted toward VWAP.
@@ -31,7 +33,9 @@ pub struct SymbolState {
 impl SymbolState {
     /// The symbol, or an empty slice when no message has named it yet.
     pub fn symbol(&self) -> &[u8] {
-        self.symbol.get(..usize::from(self.symbol_len)).unwrap_or(&[])
+        self.symbol
+            .get(..usize::from(self.symbol_len))
+            .unwrap_or(&[])
     }
 
     /// Stores an 8-byte Stock field, trimmed.

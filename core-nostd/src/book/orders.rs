@@ -11,7 +11,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// One slot of the order table. `order_ref == 0` marks an empty slot (ITCH
 /// never assigns reference 0 to a displayed order).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
 #[repr(C)]
 pub struct OrderSlot {
     /// Order reference number; 0 when the slot is empty.
@@ -30,7 +32,14 @@ pub struct OrderSlot {
 
 impl OrderSlot {
     /// An empty slot.
-    pub const EMPTY: Self = Self { order_ref: 0, price: 0, shares: 0, locate: 0, side: 0, _pad: [0; 5] };
+    pub const EMPTY: Self = Self {
+        order_ref: 0,
+        price: 0,
+        shares: 0,
+        locate: 0,
+        side: 0,
+        _pad: [0; 5],
+    };
 }
 
 /// Why an order could not be inserted.
@@ -81,7 +90,12 @@ impl<'s> OrderTable<'s> {
             return None;
         }
         slots.iter_mut().for_each(|s| *s = OrderSlot::EMPTY);
-        Some(Self { slots, mask: n - 1, len: 0, max_live: max_live.min(n / 4 * 3) })
+        Some(Self {
+            slots,
+            mask: n - 1,
+            len: 0,
+            max_live: max_live.min(n / 4 * 3),
+        })
     }
 
     /// Live orders.
@@ -135,7 +149,8 @@ impl<'s> OrderTable<'s> {
     /// Mutable access to a live order (its reference must not be changed).
     #[inline]
     pub fn get_mut(&mut self, order_ref: u64) -> Option<&mut OrderSlot> {
-        self.find(order_ref).and_then(move |i| self.slots.get_mut(i))
+        self.find(order_ref)
+            .and_then(move |i| self.slots.get_mut(i))
     }
 
     #[inline]
@@ -172,7 +187,9 @@ impl<'s> OrderTable<'s> {
         // live, so an empty slot exists, and `i` moves forward every step.
         let mut placed = false;
         loop {
-            let Some(&occupant) = self.slots.get(i) else { return Err(InsertError::Full) };
+            let Some(&occupant) = self.slots.get(i) else {
+                return Err(InsertError::Full);
+            };
             if occupant.order_ref == 0 {
                 if full && !placed {
                     return Err(InsertError::Full);
@@ -248,7 +265,14 @@ mod tests {
     use std::vec;
 
     fn order(r: u64) -> OrderSlot {
-        OrderSlot { order_ref: r, price: r as u32, shares: 100, locate: 1, side: b'B', _pad: [0; 5] }
+        OrderSlot {
+            order_ref: r,
+            price: r as u32,
+            shares: 100,
+            locate: 1,
+            side: b'B',
+            _pad: [0; 5],
+        }
     }
 
     #[test]

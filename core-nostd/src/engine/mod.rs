@@ -1,12 +1,12 @@
 //! The engine: MoldUDP64 sequencing, ITCH 5.0 book semantics, VWAP windows and
 //! snapshot emission, in event time. See `docs/semantics.md` for the contract.
 
-use crate::book::{InsertError, LevelArena, OrderSlot, OrderTable, SideRef, SymbolState};
 use crate::book::Level;
+use crate::book::{InsertError, LevelArena, OrderSlot, OrderTable, SideRef, SymbolState};
 use crate::vwap::{vwap_price4, VwapBucket, WindowGeometry};
 use crate::wire::itch::{self, Message};
-use zerocopy::FromBytes;
 use crate::wire::{classify_frame, FilterReason, Frame, MoldPacket, WireError};
+use zerocopy::FromBytes;
 
 /// Sessions tracked at once (a feed normally has one per day).
 pub const MAX_SESSIONS: usize = 8;
@@ -84,9 +84,15 @@ pub enum ConfigError {
 impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
-            Self::BadWindow => "interval and window must be non-zero and window/gcd(interval, window) at most 256",
-            Self::BadCapacity => "capacities must be non-zero (max_locates at most 65536, max_orders below 2^30)",
-            Self::StorageTooSmall => "storage handed to the engine is smaller than the configuration needs",
+            Self::BadWindow => {
+                "interval and window must be non-zero and window/gcd(interval, window) at most 256"
+            }
+            Self::BadCapacity => {
+                "capacities must be non-zero (max_locates at most 65536, max_orders below 2^30)"
+            }
+            Self::StorageTooSmall => {
+                "storage handed to the engine is smaller than the configuration needs"
+            }
         })
     }
 }
@@ -95,13 +101,18 @@ impl core::error::Error for ConfigError {}
 
 impl EngineConfig {
     fn geometry(&self) -> Result<WindowGeometry, ConfigError> {
-        WindowGeometry::new(self.interval_ns, self.window_ns, MAX_VWAP_BUCKETS).ok_or(ConfigError::BadWindow)
+        WindowGeometry::new(self.interval_ns, self.window_ns, MAX_VWAP_BUCKETS)
+            .ok_or(ConfigError::BadWindow)
     }
 
     /// Storage this configuration needs.
     pub fn storage_sizes(&self) -> Result<StorageSizes, ConfigError> {
         let g = self.geometry()?;
-        if self.max_orders == 0 || self.max_orders >= 1 << 30 || self.max_levels == 0 || self.max_levels >= u32::MAX as usize {
+        if self.max_orders == 0
+            || self.max_orders >= 1 << 30
+            || self.max_levels == 0
+            || self.max_levels >= u32::MAX as usize
+        {
             return Err(ConfigError::BadCapacity);
         }
         if self.max_locates == 0 || self.max_locates > LOCATES {
@@ -328,7 +339,11 @@ impl Default for Counters {
 impl Counters {
     /// Total frames or packets classified.
     pub fn packets_total(&self) -> u64 {
-        self.packets_applied + self.packets_duplicate + self.packets_gap + self.packets_filtered + self.packets_malformed
+        self.packets_applied
+            + self.packets_duplicate
+            + self.packets_gap
+            + self.packets_filtered
+            + self.packets_malformed
     }
 
     fn count_error(&mut self, e: &WireError) {
@@ -388,7 +403,12 @@ impl<'s> Engine<'s> {
     pub fn new(config: &EngineConfig, storage: Storage<'s>) -> Result<Self, ConfigError> {
         let sizes = config.storage_sizes()?;
         let geometry = config.geometry()?;
-        let Storage { orders, levels, symbols, vwap } = storage;
+        let Storage {
+            orders,
+            levels,
+            symbols,
+            vwap,
+        } = storage;
         if orders.len() < sizes.order_slots
             || levels.len() < sizes.levels
             || symbols.len() < sizes.symbols
@@ -435,29 +455,41 @@ impl<'s> Engine<'s> {
 
     /// The symbol a locate was given (empty when unknown).
     pub fn symbol(&self, locate: u16) -> &[u8] {
-        self.symbols.get(usize::from(locate)).map_or(&[], |s| s.symbol())
+        self.symbols
+            .get(usize::from(locate))
+            .map_or(&[], |s| s.symbol())
     }
 
     /// Best bid of a locate.
     pub fn best_bid(&self, locate: u16) -> Option<Quote> {
         let s = self.symbols.get(usize::from(locate))?;
-        self.levels.best(&s.bids).map(|l| Quote { price: l.price, shares: l.shares })
+        self.levels.best(&s.bids).map(|l| Quote {
+            price: l.price,
+            shares: l.shares,
+        })
     }
 
     /// Best offer of a locate.
     pub fn best_ask(&self, locate: u16) -> Option<Quote> {
         let s = self.symbols.get(usize::from(locate))?;
-        self.levels.best(&s.asks).map(|l| Quote { price: l.price, shares: l.shares })
+        self.levels.best(&s.asks).map(|l| Quote {
+            price: l.price,
+            shares: l.shares,
+        })
     }
 
     /// All bid levels of a locate, worst first, best last.
     pub fn bid_levels(&self, locate: u16) -> &[Level] {
-        self.symbols.get(usize::from(locate)).map_or(&[], |s| self.levels.levels(&s.bids))
+        self.symbols
+            .get(usize::from(locate))
+            .map_or(&[], |s| self.levels.levels(&s.bids))
     }
 
     /// All offer levels of a locate, worst first, best last.
     pub fn ask_levels(&self, locate: u16) -> &[Level] {
-        self.symbols.get(usize::from(locate)).map_or(&[], |s| self.levels.levels(&s.asks))
+        self.symbols
+            .get(usize::from(locate))
+            .map_or(&[], |s| self.levels.levels(&s.asks))
     }
 
     /// The next emission boundary not yet emitted (None before the first message).
@@ -478,7 +510,9 @@ impl<'s> Engine<'s> {
         };
         let mut r = [0u8; 8];
         r.copy_from_slice(ref_bytes);
-        self.orders.home_slot(u64::from_be_bytes(r)).map(|s| (s as *const OrderSlot).cast::<u8>())
+        self.orders
+            .home_slot(u64::from_be_bytes(r))
+            .map(|s| (s as *const OrderSlot).cast::<u8>())
     }
 
     /// Calls `prefetch` with [`Engine::prefetch_hint`] for every message of a
@@ -495,7 +529,12 @@ impl<'s> Engine<'s> {
     /// Classifies one received frame and, when it is a MoldUDP64 packet on one
     /// of `ports` (all ports when empty), sequences and applies it.
     #[inline]
-    pub fn on_frame<S: SnapshotSink>(&mut self, frame: &[u8], ports: &[u16], sink: &mut S) -> PacketOutcome {
+    pub fn on_frame<S: SnapshotSink>(
+        &mut self,
+        frame: &[u8],
+        ports: &[u16],
+        sink: &mut S,
+    ) -> PacketOutcome {
         match classify_frame(frame, ports) {
             Ok(Frame::Mold { packet, .. }) => self.on_packet(&packet, sink),
             Ok(Frame::Filtered(reason)) => {
@@ -530,11 +569,18 @@ impl<'s> Engine<'s> {
         }
         let slot = self.sessions.get_mut(free?)?;
         // The expected sequence of a new session starts at its first packet's.
-        Some(slot.get_or_insert(SessionSeq { name: *name, expected: first_seq }))
+        Some(slot.get_or_insert(SessionSeq {
+            name: *name,
+            expected: first_seq,
+        }))
     }
 
     /// Sequences and applies one MoldUDP64 packet (see the module docs).
-    pub fn on_packet<S: SnapshotSink>(&mut self, pkt: &MoldPacket<&[u8]>, sink: &mut S) -> PacketOutcome {
+    pub fn on_packet<S: SnapshotSink>(
+        &mut self,
+        pkt: &MoldPacket<&[u8]>,
+        sink: &mut S,
+    ) -> PacketOutcome {
         let seq = pkt.sequence();
         let Some(session) = self.session_slot(pkt.session(), seq) else {
             self.counters.sessions_refused += 1;
@@ -605,7 +651,11 @@ impl<'s> Engine<'s> {
 
     /// Applies one message framed by a file (no sequencing).
     #[inline]
-    pub fn on_message<S: SnapshotSink>(&mut self, bytes: &[u8], sink: &mut S) -> Result<(), WireError> {
+    pub fn on_message<S: SnapshotSink>(
+        &mut self,
+        bytes: &[u8],
+        sink: &mut S,
+    ) -> Result<(), WireError> {
         let r = self.apply_bytes(bytes, sink);
         if let Err(e) = &r {
             self.counters.messages_malformed += 1;
@@ -626,9 +676,17 @@ impl<'s> Engine<'s> {
     /// or before its timestamp, and applies it: one dispatch on the type byte.
     /// Errors are returned, not counted (the callers count them).
     #[inline]
-    pub fn apply_bytes<S: SnapshotSink>(&mut self, bytes: &[u8], sink: &mut S) -> Result<(), WireError> {
-        let Some(&t) = bytes.first() else { return Err(WireError::ItchEmpty) };
-        let Some(len) = itch::expected_length(t) else { return Err(WireError::ItchUnknownType(t)) };
+    pub fn apply_bytes<S: SnapshotSink>(
+        &mut self,
+        bytes: &[u8],
+        sink: &mut S,
+    ) -> Result<(), WireError> {
+        let Some(&t) = bytes.first() else {
+            return Err(WireError::ItchEmpty);
+        };
+        let Some(len) = itch::expected_length(t) else {
+            return Err(WireError::ItchUnknownType(t));
+        };
         let bad_length = || WireError::ItchBadLength {
             msg_type: t,
             expected: len as u16,
@@ -637,25 +695,44 @@ impl<'s> Engine<'s> {
         if bytes.len() != len {
             return Err(bad_length());
         }
-        let Ok((h, _)) = itch::Header::ref_from_prefix(bytes) else { return Err(bad_length()) };
+        let Ok((h, _)) = itch::Header::ref_from_prefix(bytes) else {
+            return Err(bad_length());
+        };
         let ts = h.timestamp_ns();
         let locate = h.stock_locate();
         self.advance_time(ts, sink);
         let c = &mut self.counters;
         c.messages_applied += 1;
-        if let Some(n) = c.messages_by_type.get_mut(usize::from(TYPE_INDEX[usize::from(t)])) {
+        if let Some(n) = c
+            .messages_by_type
+            .get_mut(usize::from(TYPE_INDEX[usize::from(t)]))
+        {
             *n += 1;
         }
         // Each cast below re-checks a length already checked: cannot fail.
         match t {
             b'A' => {
                 if let Ok(a) = itch::AddOrder::ref_from_bytes(bytes) {
-                    self.add(locate, a.order_ref.get(), a.side, a.shares.get(), a.price.get(), Some(&a.stock));
+                    self.add(
+                        locate,
+                        a.order_ref.get(),
+                        a.side,
+                        a.shares.get(),
+                        a.price.get(),
+                        Some(&a.stock),
+                    );
                 }
             }
             b'F' => {
                 if let Ok(a) = itch::AddOrderMpid::ref_from_bytes(bytes) {
-                    self.add(locate, a.order_ref.get(), a.side, a.shares.get(), a.price.get(), Some(&a.stock));
+                    self.add(
+                        locate,
+                        a.order_ref.get(),
+                        a.side,
+                        a.shares.get(),
+                        a.price.get(),
+                        Some(&a.stock),
+                    );
                 }
             }
             b'E' => {
@@ -687,7 +764,14 @@ impl<'s> Engine<'s> {
                 if let Ok(u) = itch::OrderReplace::ref_from_bytes(bytes) {
                     if let Some((i, o)) = self.lookup(u.original_order_ref.get()) {
                         self.reduce(i, o, o.shares);
-                        self.add(o.locate, u.new_order_ref.get(), o.side, u.shares.get(), u.price.get(), None);
+                        self.add(
+                            o.locate,
+                            u.new_order_ref.get(),
+                            o.side,
+                            u.shares.get(),
+                            u.price.get(),
+                            None,
+                        );
                     }
                 }
             }
@@ -728,15 +812,25 @@ impl<'s> Engine<'s> {
     /// The slot index and a copy of a live order; counts unknown references.
     #[inline]
     fn lookup(&mut self, order_ref: u64) -> Option<(usize, OrderSlot)> {
-        let found = self.orders.find(order_ref).and_then(|i| self.orders.at(i).map(|o| (i, *o)));
+        let found = self
+            .orders
+            .find(order_ref)
+            .and_then(|i| self.orders.at(i).map(|o| (i, *o)));
         if found.is_none() {
             self.counters.unknown_ref += 1;
         }
         found
     }
 
-
-    fn add(&mut self, locate: u16, order_ref: u64, side: u8, shares: u32, price: u32, stock: Option<&[u8; 8]>) {
+    fn add(
+        &mut self,
+        locate: u16,
+        order_ref: u64,
+        side: u8,
+        shares: u32,
+        price: u32,
+        stock: Option<&[u8; 8]>,
+    ) {
         if usize::from(locate) >= self.symbols.len() {
             self.counters.locate_out_of_range += 1;
             return;
@@ -748,7 +842,14 @@ impl<'s> Engine<'s> {
         if let Some(stock) = stock {
             self.learn_symbol(locate, stock);
         }
-        let slot = OrderSlot { order_ref, price, shares, locate, side, _pad: [0; 5] };
+        let slot = OrderSlot {
+            order_ref,
+            price,
+            shares,
+            locate,
+            side,
+            _pad: [0; 5],
+        };
         match self.orders.insert(slot) {
             Ok(()) => {}
             Err(InsertError::Duplicate) => {
@@ -764,7 +865,9 @@ impl<'s> Engine<'s> {
                 return;
             }
         }
-        let Some((side_ref, is_bid)) = side_of(self.symbols, locate, side) else { return };
+        let Some((side_ref, is_bid)) = side_of(self.symbols, locate, side) else {
+            return;
+        };
         if self.levels.add(side_ref, is_bid, price, shares).is_err() {
             self.orders.remove(order_ref);
             self.counters.levels_refused_full += 1;
@@ -797,7 +900,9 @@ impl<'s> Engine<'s> {
     /// E (price None: the order's) and C (Some(None): not printable).
     #[inline]
     fn execute(&mut self, order_ref: u64, shares: u32, c_price: Option<Option<u32>>, ts: u64) {
-        let Some((slot, o)) = self.lookup(order_ref) else { return };
+        let Some((slot, o)) = self.lookup(order_ref) else {
+            return;
+        };
         let vwap_price = match c_price {
             None => Some(o.price),
             Some(p) => p,
@@ -847,7 +952,9 @@ impl<'s> Engine<'s> {
         }
         while b <= ts {
             let any_in_window = match self.last_exec_any {
-                Some(last) => self.active_count > 0 && last.saturating_add(self.geometry.window_ns) >= b,
+                Some(last) => {
+                    self.active_count > 0 && last.saturating_add(self.geometry.window_ns) >= b
+                }
                 None => false,
             };
             if !any_in_window {
@@ -871,21 +978,33 @@ impl<'s> Engine<'s> {
                 let bit = word.trailing_zeros() as usize;
                 word &= word - 1;
                 let li = wi * 64 + bit;
-                let Some(s) = self.symbols.get(li) else { continue };
+                let Some(s) = self.symbols.get(li) else {
+                    continue;
+                };
                 if s.last_exec_ns < window_start {
                     self.active[wi] &= !(1u64 << bit);
                     self.active_count -= 1;
                     continue;
                 }
-                let Some(ring) = self.vwap.get(li * n..li * n + n) else { continue };
+                let Some(ring) = self.vwap.get(li * n..li * n + n) else {
+                    continue;
+                };
                 let (notional, volume) = self.geometry.window_sum(ring, b);
-                let Some(vwap) = vwap_price4(notional, volume) else { continue };
+                let Some(vwap) = vwap_price4(notional, volume) else {
+                    continue;
+                };
                 let snap = Snapshot {
                     boundary_ns: b,
                     locate: li as u16,
                     symbol: s.symbol(),
-                    bid: self.levels.best(&s.bids).map(|l| Quote { price: l.price, shares: l.shares }),
-                    ask: self.levels.best(&s.asks).map(|l| Quote { price: l.price, shares: l.shares }),
+                    bid: self.levels.best(&s.bids).map(|l| Quote {
+                        price: l.price,
+                        shares: l.shares,
+                    }),
+                    ask: self.levels.best(&s.asks).map(|l| Quote {
+                        price: l.price,
+                        shares: l.shares,
+                    }),
                     vwap,
                     volume,
                 };

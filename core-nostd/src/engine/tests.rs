@@ -20,7 +20,10 @@ fn stock(s: &str) -> [u8; 8] {
 fn r(locate: u16, ts: u64, sym: &str) -> Vec<u8> {
     let mut v = hdr(b'R', locate, ts);
     v.extend_from_slice(&stock(sym));
-    v.extend_from_slice(&[b'Q', b'N', 0, 0, 0, 100, b'N', b'C', b'Z', b' ', b'P', b'N', b'N', b'1', b'N', 0, 0, 0, 0, b'N']);
+    v.extend_from_slice(&[
+        b'Q', b'N', 0, 0, 0, 100, b'N', b'C', b'Z', b' ', b'P', b'N', b'N', b'1', b'N', 0, 0, 0, 0,
+        b'N',
+    ]);
     v
 }
 fn a(locate: u16, ts: u64, oref: u64, side: u8, shares: u32, price: u32) -> Vec<u8> {
@@ -98,7 +101,12 @@ struct Store {
 }
 
 fn small() -> EngineConfig {
-    EngineConfig { max_orders: 1000, max_levels: 4096, max_locates: 16, ..EngineConfig::default() }
+    EngineConfig {
+        max_orders: 1000,
+        max_levels: 4096,
+        max_locates: 16,
+        ..EngineConfig::default()
+    }
 }
 
 impl Store {
@@ -114,7 +122,12 @@ impl Store {
     fn engine(&mut self, cfg: &EngineConfig) -> Engine<'_> {
         Engine::new(
             cfg,
-            Storage { orders: &mut self.orders, levels: &mut self.levels, symbols: &mut self.symbols, vwap: &mut self.vwap },
+            Storage {
+                orders: &mut self.orders,
+                levels: &mut self.levels,
+                symbols: &mut self.symbols,
+                vwap: &mut self.vwap,
+            },
         )
         .unwrap()
     }
@@ -134,7 +147,15 @@ struct Snap {
 fn run(eng: &mut Engine<'_>, msgs: &[Vec<u8>]) -> Vec<Snap> {
     let mut out = Vec::new();
     let mut sink = |s: &Snapshot<'_>| {
-        out.push(Snap { b: s.boundary_ns, locate: s.locate, sym: s.symbol.to_vec(), bid: s.bid, ask: s.ask, vwap: s.vwap, vol: s.volume })
+        out.push(Snap {
+            b: s.boundary_ns,
+            locate: s.locate,
+            sym: s.symbol.to_vec(),
+            bid: s.bid,
+            ask: s.ask,
+            vwap: s.vwap,
+            vol: s.volume,
+        })
     };
     for m in msgs {
         eng.on_message(m, &mut sink).unwrap();
@@ -182,7 +203,15 @@ fn book_semantics() {
     assert_eq!(eng.live_orders(), 1);
     assert_eq!(eng.symbol(1), b"AAPL");
     // Rejected and duplicate adds.
-    run(&mut eng, &[a(1, 15, 20, b'B', 1, 1), a(1, 16, 30, b'B', 0, 1), a(1, 17, 31, b'Z', 1, 1), a(1, 18, 0, b'B', 1, 1)]);
+    run(
+        &mut eng,
+        &[
+            a(1, 15, 20, b'B', 1, 1),
+            a(1, 16, 30, b'B', 0, 1),
+            a(1, 17, 31, b'Z', 1, 1),
+            a(1, 18, 0, b'B', 1, 1),
+        ],
+    );
     assert_eq!(eng.counters().duplicate_ref, 1);
     assert_eq!(eng.counters().rejected_adds, 3);
     assert_eq!(eng.counters().book_mismatch, 0);
@@ -203,29 +232,48 @@ fn emission_schedule_and_vwap() {
             r(1, 52 * MS, "AAA"),
             a(2, 60 * MS, 1, b'B', 100, 500_000),
             a(1, 61 * MS, 2, b'S', 100, 700_000),
-            e(70 * MS, 1, 10),                         // locate 2: 10 @ 50.0000
-            p(2, 80 * MS, 20, 500_001),                // locate 2: 20 @ 50.0001
-            c(90 * MS, 2, 5, b'N', 1),                 // locate 1: non-printable, not in VWAP
-            q(1, 100 * MS, 0, 1),                      // at boundary 100 ms: emitted first; 0 shares ignored
+            e(70 * MS, 1, 10),          // locate 2: 10 @ 50.0000
+            p(2, 80 * MS, 20, 500_001), // locate 2: 20 @ 50.0001
+            c(90 * MS, 2, 5, b'N', 1),  // locate 1: non-printable, not in VWAP
+            q(1, 100 * MS, 0, 1),       // at boundary 100 ms: emitted first; 0 shares ignored
         ],
     );
     // Only locate 2 had VWAP executions in [-, 100ms).
     // VWAP = (10×500000 + 20×500001) / 30 = 500000.666… -> 500001
     assert_eq!(
         snaps,
-        std::vec![Snap { b: 100 * MS, locate: 2, sym: b"BBB".to_vec(), bid: quote(500_000, 90), ask: None, vwap: 500_001, vol: 30 }]
+        std::vec![Snap {
+            b: 100 * MS,
+            locate: 2,
+            sym: b"BBB".to_vec(),
+            bid: quote(500_000, 90),
+            ask: None,
+            vwap: 500_001,
+            vol: 30
+        }]
     );
     // An execution on locate 1 at 150 ms; the next message at 320 ms emits
     // 200 and 300 ms for both, in locate order.
     let snaps = run(&mut eng, &[p(1, 150 * MS, 10, 700_000), sys(320 * MS)]);
     let bs: Vec<(u64, u16)> = snaps.iter().map(|s| (s.b, s.locate)).collect();
-    assert_eq!(bs, std::vec![(200 * MS, 1), (200 * MS, 2), (300 * MS, 1), (300 * MS, 2)]);
+    assert_eq!(
+        bs,
+        std::vec![(200 * MS, 1), (200 * MS, 2), (300 * MS, 1), (300 * MS, 2)]
+    );
     assert_eq!(snaps[0].ask, quote(700_000, 95));
     // Window is 1 s: locate 2's executions (70, 80 ms) are last in the window
     // of 1.0 s, locate 1's (150 ms) in that of 1.1 s ([100 ms, 1.1 s)).
     let snaps = run(&mut eng, &[sys(1_150 * MS)]);
-    let last: Vec<(u64, u16)> = snaps.iter().rev().take(3).map(|s| (s.b, s.locate)).collect();
-    assert_eq!(last, std::vec![(1_100 * MS, 1), (1_000 * MS, 2), (1_000 * MS, 1)]);
+    let last: Vec<(u64, u16)> = snaps
+        .iter()
+        .rev()
+        .take(3)
+        .map(|s| (s.b, s.locate))
+        .collect();
+    assert_eq!(
+        last,
+        std::vec![(1_100 * MS, 1), (1_000 * MS, 2), (1_000 * MS, 1)]
+    );
     // Quiet hours: nothing left in any window, so nothing is emitted and the
     // boundaries up to the next message are skipped without work.
     let snaps = run(&mut eng, &[sys(3_600_000 * MS)]);
@@ -249,28 +297,48 @@ fn sequencing_gaps_duplicates_and_malformed() {
         }
         v
     };
-    let mut feed = |eng: &mut Engine<'_>, bytes: &[u8]| eng.on_packet(&MoldPacket::new_checked(bytes).unwrap(), &mut sink);
+    let mut feed = |eng: &mut Engine<'_>, bytes: &[u8]| {
+        eng.on_packet(&MoldPacket::new_checked(bytes).unwrap(), &mut sink)
+    };
     let m = |i: u64| a(1, i, i, b'B', 1, 100);
-    assert_eq!(feed(&mut eng, &pkt(100, &[m(1), m(2)])), PacketOutcome::Applied);
+    assert_eq!(
+        feed(&mut eng, &pkt(100, &[m(1), m(2)])),
+        PacketOutcome::Applied
+    );
     assert_eq!(feed(&mut eng, &pkt(102, &[m(3)])), PacketOutcome::Applied);
     // Gap: 103, 104 missing.
-    assert_eq!(feed(&mut eng, &pkt(105, &[m(6), m(7)])), PacketOutcome::GapOpening);
+    assert_eq!(
+        feed(&mut eng, &pkt(105, &[m(6), m(7)])),
+        PacketOutcome::GapOpening
+    );
     assert_eq!(eng.counters().messages_missing, 2);
     // Whole duplicate, then partial duplicate (107 is new).
-    assert_eq!(feed(&mut eng, &pkt(105, &[m(6), m(7)])), PacketOutcome::Duplicate);
-    assert_eq!(feed(&mut eng, &pkt(106, &[m(7), m(8)])), PacketOutcome::Applied);
+    assert_eq!(
+        feed(&mut eng, &pkt(105, &[m(6), m(7)])),
+        PacketOutcome::Duplicate
+    );
+    assert_eq!(
+        feed(&mut eng, &pkt(106, &[m(7), m(8)])),
+        PacketOutcome::Applied
+    );
     assert_eq!(eng.counters().messages_duplicate, 3);
     assert_eq!(eng.live_orders(), 6);
     // Malformed message in the middle: the one before and after still apply.
     let mut bad = m(10);
     bad[0] = b'~';
     let out = feed(&mut eng, &pkt(108, &[m(9), bad, m(11)]));
-    assert_eq!(out, PacketOutcome::Malformed(WireError::ItchUnknownType(b'~')));
+    assert_eq!(
+        out,
+        PacketOutcome::Malformed(WireError::ItchUnknownType(b'~'))
+    );
     assert_eq!(eng.live_orders(), 8);
     // Block overrun: the good first message applies, the rest of the count is lost.
     let mut cut = pkt(111, &[m(12), m(13), m(14)]);
     cut.truncate(cut.len() - 40);
-    assert_eq!(feed(&mut eng, &cut), PacketOutcome::Malformed(WireError::MoldBlockOverrun));
+    assert_eq!(
+        feed(&mut eng, &cut),
+        PacketOutcome::Malformed(WireError::MoldBlockOverrun)
+    );
     assert_eq!(eng.live_orders(), 9);
     assert_eq!(eng.counters().messages_malformed, 1 + 2);
     // The next packet continues at 114 without a gap.
@@ -279,17 +347,32 @@ fn sequencing_gaps_duplicates_and_malformed() {
     assert_eq!(feed(&mut eng, &pkt(117, &[])), PacketOutcome::GapOpening);
     assert_eq!(eng.counters().messages_missing, 4);
     let c = *eng.counters();
-    assert_eq!((c.packets_applied, c.packets_gap, c.packets_duplicate, c.packets_malformed), (4, 2, 1, 2));
+    assert_eq!(
+        (
+            c.packets_applied,
+            c.packets_gap,
+            c.packets_duplicate,
+            c.packets_malformed
+        ),
+        (4, 2, 1, 2)
+    );
     assert_eq!(c.heartbeats, 1);
     assert_eq!(c.messages_applied, 10);
 }
 
 #[test]
 fn capacity_exhaustion_is_counted_and_survived() {
-    let cfg = EngineConfig { max_orders: 4, max_levels: 8, max_locates: 4, ..EngineConfig::default() };
+    let cfg = EngineConfig {
+        max_orders: 4,
+        max_levels: 8,
+        max_locates: 4,
+        ..EngineConfig::default()
+    };
     let mut st = Store::new(&cfg);
     let mut eng = st.engine(&cfg);
-    let msgs: Vec<Vec<u8>> = (1..=6).map(|i| a(1, i, i, b'B', 10, 100 + i as u32)).collect();
+    let msgs: Vec<Vec<u8>> = (1..=6)
+        .map(|i| a(1, i, i, b'B', 10, 100 + i as u32))
+        .collect();
     run(&mut eng, &msgs);
     assert_eq!(eng.live_orders(), 4);
     assert_eq!(eng.counters().orders_refused_full, 2);
@@ -302,7 +385,11 @@ fn capacity_exhaustion_is_counted_and_survived() {
     // Locate beyond max_locates.
     run(&mut eng, &[a(9, 9, 200, b'B', 1, 1)]);
     assert_eq!(eng.counters().locate_out_of_range, 1);
-    assert_eq!(eng.best_bid(1), quote(104, 10), "refs 5 and 6 were the refused ones");
+    assert_eq!(
+        eng.best_bid(1),
+        quote(104, 10),
+        "refs 5 and 6 were the refused ones"
+    );
 }
 
 #[test]
@@ -312,11 +399,23 @@ fn storage_checks() {
     st.levels.truncate(10);
     let err = Engine::new(
         &cfg,
-        Storage { orders: &mut st.orders, levels: &mut st.levels, symbols: &mut st.symbols, vwap: &mut st.vwap },
+        Storage {
+            orders: &mut st.orders,
+            levels: &mut st.levels,
+            symbols: &mut st.symbols,
+            vwap: &mut st.vwap,
+        },
     )
     .unwrap_err();
     assert_eq!(err, ConfigError::StorageTooSmall);
-    assert_eq!(EngineConfig { interval_ns: 0, ..small() }.storage_sizes(), Err(ConfigError::BadWindow));
+    assert_eq!(
+        EngineConfig {
+            interval_ns: 0,
+            ..small()
+        }
+        .storage_sizes(),
+        Err(ConfigError::BadWindow)
+    );
     let full = EngineConfig::default().storage_sizes().unwrap();
     assert_eq!(full.order_slots, 8 << 20);
     assert!(full.bytes() < 300 << 20, "{}", full.bytes());

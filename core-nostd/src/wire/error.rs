@@ -74,7 +74,11 @@ impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::ItchUnknownType(t) => write!(f, "unknown ITCH message type 0x{t:02x}"),
-            Self::ItchBadLength { msg_type, expected, actual } => write!(
+            Self::ItchBadLength {
+                msg_type,
+                expected,
+                actual,
+            } => write!(
                 f,
                 "ITCH message type '{}' is {actual} bytes, the specification says {expected}",
                 msg_type as char

@@ -171,17 +171,30 @@ mod tests {
     #[test]
     fn truncations() {
         for n in 0..14 {
-            assert_eq!(EthernetFrame::new_checked(&UNTAGGED[..n]).unwrap_err(), WireError::EthernetTruncated);
+            assert_eq!(
+                EthernetFrame::new_checked(&UNTAGGED[..n]).unwrap_err(),
+                WireError::EthernetTruncated
+            );
         }
         for n in 14..18 {
-            assert_eq!(EthernetFrame::new_checked(&TAGGED[..n]).unwrap_err(), WireError::VlanTruncated);
+            assert_eq!(
+                EthernetFrame::new_checked(&TAGGED[..n]).unwrap_err(),
+                WireError::VlanTruncated
+            );
         }
-        assert!(EthernetFrame::new_checked(&TAGGED[..18]).unwrap().payload().is_empty());
+        assert!(EthernetFrame::new_checked(&TAGGED[..18])
+            .unwrap()
+            .payload()
+            .is_empty());
     }
 
     #[test]
     fn emit_round_trip() {
-        let repr = EthernetRepr { src: [2, 0, 0, 0, 0, 1], dst: ipv4_multicast_mac([233, 54, 12, 111]), ethertype: ETHERTYPE_IPV4 };
+        let repr = EthernetRepr {
+            src: [2, 0, 0, 0, 0, 1],
+            dst: ipv4_multicast_mac([233, 54, 12, 111]),
+            ethertype: ETHERTYPE_IPV4,
+        };
         let mut buf = [0u8; 14];
         assert_eq!(repr.emit(&mut buf), Some(14));
         assert_eq!(buf, UNTAGGED[..14]);

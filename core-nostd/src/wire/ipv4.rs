@@ -111,13 +111,23 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// Source address.
     pub fn src(&self) -> [u8; 4] {
         let b = self.buffer.as_ref();
-        [b[field::SRC], b[field::SRC + 1], b[field::SRC + 2], b[field::SRC + 3]]
+        [
+            b[field::SRC],
+            b[field::SRC + 1],
+            b[field::SRC + 2],
+            b[field::SRC + 3],
+        ]
     }
 
     /// Destination address.
     pub fn dst(&self) -> [u8; 4] {
         let b = self.buffer.as_ref();
-        [b[field::DST], b[field::DST + 1], b[field::DST + 2], b[field::DST + 3]]
+        [
+            b[field::DST],
+            b[field::DST + 1],
+            b[field::DST + 2],
+            b[field::DST + 3],
+        ]
     }
 
     /// The bytes between the header and the total length.
@@ -216,24 +226,48 @@ mod tests {
     fn padding_is_ignored() {
         let mut padded = [0u8; 46];
         padded[..30].copy_from_slice(&PACKET);
-        assert_eq!(Ipv4Packet::new_checked(&padded[..]).unwrap().payload().len(), 10);
+        assert_eq!(
+            Ipv4Packet::new_checked(&padded[..])
+                .unwrap()
+                .payload()
+                .len(),
+            10
+        );
     }
 
     #[test]
     fn rejections() {
-        assert_eq!(Ipv4Packet::new_checked(&PACKET[..19]).unwrap_err(), WireError::Ipv4Truncated);
+        assert_eq!(
+            Ipv4Packet::new_checked(&PACKET[..19]).unwrap_err(),
+            WireError::Ipv4Truncated
+        );
         let mut p = PACKET;
         p[0] = 0x65;
-        assert_eq!(Ipv4Packet::new_checked(&p[..]).unwrap_err(), WireError::Ipv4BadVersion);
+        assert_eq!(
+            Ipv4Packet::new_checked(&p[..]).unwrap_err(),
+            WireError::Ipv4BadVersion
+        );
         p[0] = 0x44;
-        assert_eq!(Ipv4Packet::new_checked(&p[..]).unwrap_err(), WireError::Ipv4BadHeaderLength);
+        assert_eq!(
+            Ipv4Packet::new_checked(&p[..]).unwrap_err(),
+            WireError::Ipv4BadHeaderLength
+        );
         p[0] = 0x48; // 32-byte header in a 30-byte buffer
-        assert_eq!(Ipv4Packet::new_checked(&p[..]).unwrap_err(), WireError::Ipv4BadHeaderLength);
+        assert_eq!(
+            Ipv4Packet::new_checked(&p[..]).unwrap_err(),
+            WireError::Ipv4BadHeaderLength
+        );
         let mut p = PACKET;
         p[3] = 31;
-        assert_eq!(Ipv4Packet::new_checked(&p[..]).unwrap_err(), WireError::Ipv4BadTotalLength);
+        assert_eq!(
+            Ipv4Packet::new_checked(&p[..]).unwrap_err(),
+            WireError::Ipv4BadTotalLength
+        );
         p[3] = 19;
-        assert_eq!(Ipv4Packet::new_checked(&p[..]).unwrap_err(), WireError::Ipv4BadTotalLength);
+        assert_eq!(
+            Ipv4Packet::new_checked(&p[..]).unwrap_err(),
+            WireError::Ipv4BadTotalLength
+        );
     }
 
     #[test]
@@ -250,7 +284,14 @@ mod tests {
 
     #[test]
     fn emit_matches_vector() {
-        let repr = Ipv4Repr { src: [10, 0, 0, 1], dst: [233, 54, 12, 111], protocol: PROTOCOL_UDP, payload_len: 10, ttl: 64, ident: 0x1c46 };
+        let repr = Ipv4Repr {
+            src: [10, 0, 0, 1],
+            dst: [233, 54, 12, 111],
+            protocol: PROTOCOL_UDP,
+            payload_len: 10,
+            ttl: 64,
+            ident: 0x1c46,
+        };
         let mut buf = [0u8; 20];
         assert_eq!(repr.emit(&mut buf), Some(20));
         assert_eq!(buf, PACKET[..20]);

@@ -95,7 +95,11 @@ pub fn classify_frame<'a>(frame: &'a [u8], ports: &[u16]) -> Result<Frame<'a>, W
         None => return Err(WireError::UdpBadLength),
     };
     let packet = MoldPacket::new_checked(payload)?;
-    Ok(Frame::Mold { packet, dst_port, vlan })
+    Ok(Frame::Mold {
+        packet,
+        dst_port,
+        vlan,
+    })
 }
 
 #[cfg(test)]

@@ -102,7 +102,11 @@ impl<T: AsRef<[u8]>> MoldPacket<T> {
     }
 }
 
-static EMPTY_HEADER: MoldHeader = MoldHeader { session: [b' '; 10], sequence: U64::ZERO, count: U16::ZERO };
+static EMPTY_HEADER: MoldHeader = MoldHeader {
+    session: [b' '; 10],
+    sequence: U64::ZERO,
+    count: U16::ZERO,
+};
 
 /// Iterator over the message blocks of a [`MoldPacket`].
 #[derive(Debug, Clone)]
@@ -186,8 +190,8 @@ mod tests {
 
     // Session "TEST000001", sequence 1000, count 2; blocks: len 3 "abc", len 1 "z".
     const PACKET: [u8; 28] = [
-        b'T', b'E', b'S', b'T', b'0', b'0', b'0', b'0', b'0', b'1', 0, 0, 0, 0, 0, 0, 0x03, 0xe8, 0x00,
-        0x02, 0x00, 0x03, b'a', b'b', b'c', 0x00, 0x01, b'z',
+        b'T', b'E', b'S', b'T', b'0', b'0', b'0', b'0', b'0', b'1', 0, 0, 0, 0, 0, 0, 0x03, 0xe8,
+        0x00, 0x02, 0x00, 0x03, b'a', b'b', b'c', 0x00, 0x01, b'z',
     ];
 
     #[test]
@@ -242,14 +246,23 @@ mod tests {
     #[test]
     fn truncated_header() {
         for n in 0..20 {
-            assert_eq!(MoldPacket::new_checked(&PACKET[..n]).unwrap_err(), WireError::MoldTruncated);
+            assert_eq!(
+                MoldPacket::new_checked(&PACKET[..n]).unwrap_err(),
+                WireError::MoldTruncated
+            );
         }
     }
 
     #[test]
     fn emit_round_trip() {
         let mut buf = [0u8; 20];
-        MoldRepr { session: *b"TEST000001", sequence: 1000, count: 2 }.emit(&mut buf).unwrap();
+        MoldRepr {
+            session: *b"TEST000001",
+            sequence: 1000,
+            count: 2,
+        }
+        .emit(&mut buf)
+        .unwrap();
         assert_eq!(buf, PACKET[..20]);
     }
 }

@@ -9,18 +9,22 @@ use std::vec::Vec;
 fn frame() -> [u8; 88] {
     let mut f = [0u8; 88];
     // Ethernet: dst 01:00:5e:36:0c:6f, src 02:00:00:00:00:01, IPv4
-    f[..14].copy_from_slice(&[0x01, 0x00, 0x5e, 0x36, 0x0c, 0x6f, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00]);
+    f[..14].copy_from_slice(&[
+        0x01, 0x00, 0x5e, 0x36, 0x0c, 0x6f, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00,
+    ]);
     // IPv4: total 20 + 8 + 20 + 2 + 12 = 62 = 0x3e, DF, TTL 64, UDP, 10.0.0.1 -> 233.54.12.111
     f[14..34].copy_from_slice(&[
-        0x45, 0x00, 0x00, 0x3e, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x01, 0xe9, 0x36, 0x0c,
-        0x6f,
+        0x45, 0x00, 0x00, 0x3e, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0x0a, 0x00, 0x00,
+        0x01, 0xe9, 0x36, 0x0c, 0x6f,
     ]);
     let c = ipv4::checksum(&f[14..34]);
     f[24..26].copy_from_slice(&c.to_be_bytes());
     // UDP: 30001 -> 26400, length 8 + 34 = 42
     f[34..42].copy_from_slice(&[0x75, 0x31, 0x67, 0x20, 0x00, 0x2a, 0x00, 0x00]);
     // MoldUDP64 header
-    f[42..62].copy_from_slice(&[b'S', b'E', b'S', b'S', b'I', b'O', b'N', b'0', b'0', b'1', 0, 0, 0, 0, 0, 0, 0, 5, 0, 1]);
+    f[42..62].copy_from_slice(&[
+        b'S', b'E', b'S', b'S', b'I', b'O', b'N', b'0', b'0', b'1', 0, 0, 0, 0, 0, 0, 0, 5, 0, 1,
+    ]);
     // block: length 12, System Event 'O' at locate 0, tracking 0, ts 1
     f[62..76].copy_from_slice(&[0x00, 0x0c, b'S', 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, b'O']);
     // 12 bytes of Ethernet padding stay zero (frames are padded to 60 + FCS on the wire)
@@ -30,7 +34,14 @@ fn frame() -> [u8; 88] {
 #[test]
 fn whole_frame_vector() {
     let f = frame();
-    let Ok(Frame::Mold { packet, dst_port, vlan }) = classify_frame(&f, &[26400]) else { panic!() };
+    let Ok(Frame::Mold {
+        packet,
+        dst_port,
+        vlan,
+    }) = classify_frame(&f, &[26400])
+    else {
+        panic!()
+    };
     assert_eq!((dst_port, vlan), (26400, None));
     assert_eq!(packet.sequence(), 5);
     let msgs: Vec<_> = packet.messages().collect();
@@ -44,32 +55,56 @@ fn whole_frame_vector() {
 #[test]
 fn filters() {
     let f = frame();
-    assert!(matches!(classify_frame(&f, &[26401]), Ok(Frame::Filtered(FilterReason::OtherPort))));
+    assert!(matches!(
+        classify_frame(&f, &[26401]),
+        Ok(Frame::Filtered(FilterReason::OtherPort))
+    ));
     assert!(matches!(classify_frame(&f, &[]), Ok(Frame::Mold { .. })));
     let mut arp = f;
     arp[12..14].copy_from_slice(&[0x08, 0x06]);
-    assert!(matches!(classify_frame(&arp, &[]), Ok(Frame::Filtered(FilterReason::NotIpv4))));
+    assert!(matches!(
+        classify_frame(&arp, &[]),
+        Ok(Frame::Filtered(FilterReason::NotIpv4))
+    ));
     let mut tcp = f;
     tcp[23] = 6;
-    assert!(matches!(classify_frame(&tcp, &[]), Ok(Frame::Filtered(FilterReason::NotUdp))));
+    assert!(matches!(
+        classify_frame(&tcp, &[]),
+        Ok(Frame::Filtered(FilterReason::NotUdp))
+    ));
 }
 
 #[test]
 fn errors_by_layer() {
     let f = frame();
-    assert_eq!(classify_frame(&f[..10], &[]).unwrap_err(), WireError::EthernetTruncated);
-    assert_eq!(classify_frame(&f[..30], &[]).unwrap_err(), WireError::Ipv4Truncated);
+    assert_eq!(
+        classify_frame(&f[..10], &[]).unwrap_err(),
+        WireError::EthernetTruncated
+    );
+    assert_eq!(
+        classify_frame(&f[..30], &[]).unwrap_err(),
+        WireError::Ipv4Truncated
+    );
     let mut frag = f;
     frag[20] = 0x20;
-    assert_eq!(classify_frame(&frag, &[]).unwrap_err(), WireError::Ipv4Fragment);
+    assert_eq!(
+        classify_frame(&frag, &[]).unwrap_err(),
+        WireError::Ipv4Fragment
+    );
     let mut udp = f;
     udp[39] = 0x7f;
-    assert_eq!(classify_frame(&udp, &[]).unwrap_err(), WireError::UdpBadLength);
+    assert_eq!(
+        classify_frame(&udp, &[]).unwrap_err(),
+        WireError::UdpBadLength
+    );
     let mut short_mold = f;
     short_mold[17] = 20 + 8 + 19; // IPv4 total length leaves 19 bytes of UDP payload
     short_mold[39] = 8 + 19;
     short_mold[24..26].copy_from_slice(&[0, 0]);
-    assert_eq!(classify_frame(&short_mold, &[]).unwrap_err(), WireError::MoldTruncated);
+    assert_eq!(
+        classify_frame(&short_mold, &[]).unwrap_err(),
+        WireError::MoldTruncated
+    );
 }
 
 #[test]
@@ -79,7 +114,9 @@ fn vlan_tagged_frame() {
     t[..12].copy_from_slice(&f[..12]);
     t[12..16].copy_from_slice(&[0x81, 0x00, 0x00, 0x64]);
     t[16..].copy_from_slice(&f[12..]);
-    let Ok(Frame::Mold { vlan, packet, .. }) = classify_frame(&t, &[26400]) else { panic!() };
+    let Ok(Frame::Mold { vlan, packet, .. }) = classify_frame(&t, &[26400]) else {
+        panic!()
+    };
     assert_eq!(vlan, Some(100));
     assert_eq!(packet.count(), 1);
 }
@@ -89,12 +126,15 @@ fn vlan_tagged_frame() {
 fn walk_everything(bytes: &[u8]) -> usize {
     let mut touched = 0usize;
     if let Ok(e) = EthernetFrame::new_checked(bytes) {
-        touched += usize::from(e.ethertype()) + e.payload().len() + usize::from(e.vlan_id().unwrap_or(0));
+        touched +=
+            usize::from(e.ethertype()) + e.payload().len() + usize::from(e.vlan_id().unwrap_or(0));
         touched += usize::from(e.src()[0]) + usize::from(e.dst()[5]);
     }
     if let Ok(ip) = Ipv4Packet::new_checked(bytes) {
         touched += ip.payload().len() + usize::from(ip.verify_checksum()) + ip.frag_offset();
-        touched += usize::from(ip.ttl()) + usize::from(ip.ident()) + usize::from(ip.src()[0] ^ ip.dst()[3]);
+        touched += usize::from(ip.ttl())
+            + usize::from(ip.ident())
+            + usize::from(ip.src()[0] ^ ip.dst()[3]);
     }
     if let Ok(u) = UdpPacket::new_checked(bytes) {
         touched += u.payload().len() + usize::from(u.src_port() ^ u.dst_port() ^ u.checksum());
@@ -105,7 +145,8 @@ fn walk_everything(bytes: &[u8]) -> usize {
             match block {
                 Ok(msg) => {
                     if let Ok(parsed) = itch::Message::parse(msg) {
-                        touched += parsed.header().timestamp_ns() as usize + usize::from(parsed.header().stock_locate());
+                        touched += parsed.header().timestamp_ns() as usize
+                            + usize::from(parsed.header().stock_locate());
                     }
                 }
                 Err(e) => touched += e.name().len(),

@@ -93,7 +93,9 @@ mod tests {
     use super::*;
 
     // src 30001, dst 26400 (0x6720), length 12, checksum 0, payload de ad be ef, then 2 trailing bytes.
-    const DGRAM: [u8; 14] = [0x75, 0x31, 0x67, 0x20, 0x00, 0x0c, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef, 0xff, 0xff];
+    const DGRAM: [u8; 14] = [
+        0x75, 0x31, 0x67, 0x20, 0x00, 0x0c, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef, 0xff, 0xff,
+    ];
 
     #[test]
     fn vector() {
@@ -107,17 +109,32 @@ mod tests {
 
     #[test]
     fn rejections() {
-        assert_eq!(UdpPacket::new_checked(&DGRAM[..7]).unwrap_err(), WireError::UdpTruncated);
-        assert_eq!(UdpPacket::new_checked(&DGRAM[..11]).unwrap_err(), WireError::UdpBadLength);
+        assert_eq!(
+            UdpPacket::new_checked(&DGRAM[..7]).unwrap_err(),
+            WireError::UdpTruncated
+        );
+        assert_eq!(
+            UdpPacket::new_checked(&DGRAM[..11]).unwrap_err(),
+            WireError::UdpBadLength
+        );
         let mut d = DGRAM;
         d[5] = 7;
-        assert_eq!(UdpPacket::new_checked(&d[..]).unwrap_err(), WireError::UdpBadLength);
+        assert_eq!(
+            UdpPacket::new_checked(&d[..]).unwrap_err(),
+            WireError::UdpBadLength
+        );
     }
 
     #[test]
     fn emit_round_trip() {
         let mut buf = [0u8; 8];
-        UdpRepr { src_port: 30001, dst_port: 26400, payload_len: 4 }.emit(&mut buf).unwrap();
+        UdpRepr {
+            src_port: 30001,
+            dst_port: 26400,
+            payload_len: 4,
+        }
+        .emit(&mut buf)
+        .unwrap();
         assert_eq!(buf, DGRAM[..8]);
     }
 }

@@ -96,6 +96,10 @@ pub struct HostArgs {
     /// Stop once RX has been idle this long (e.g. 1s; for pcap replay).
     #[arg(long, value_parser = parse_duration_ns)]
     pub idle_exit: Option<u64>,
+    /// Stop once a MoldUDP64 end-of-session packet has been applied (a pcap
+    /// replay's natural end; with net_pcap's infinite_rx, exactly one pass).
+    #[arg(long)]
+    pub exit_on_end_of_session: bool,
     /// Periodic stats line on stderr every this long (0 for none).
     #[arg(long, default_value = "1s", value_parser = parse_duration_ns)]
     pub stats_interval: u64,
@@ -120,18 +124,23 @@ impl HostArgs {
 fn parse_mac(s: &str) -> Result<[u8; 6], String> {
     let parts: Vec<&str> = s.split(':').collect();
     if parts.len() != 6 {
-        return Err(format!("MAC {s:?}: expected six hex bytes like 01:00:5e:01:01:01"));
+        return Err(format!(
+            "MAC {s:?}: expected six hex bytes like 01:00:5e:01:01:01"
+        ));
     }
     let mut mac = [0u8; 6];
     for (m, p) in mac.iter_mut().zip(parts) {
-        *m = u8::from_str_radix(p, 16).map_err(|_| format!("MAC {s:?}: {p:?} is not a hex byte"))?;
+        *m =
+            u8::from_str_radix(p, 16).map_err(|_| format!("MAC {s:?}: {p:?} is not a hex byte"))?;
     }
     Ok(mac)
 }
 
 /// Parses app arguments (without the program name).
 pub fn parse(app_args: &[String]) -> Result<HostArgs, clap::Error> {
-    HostArgs::try_parse_from(std::iter::once("tickwire [EAL args] --".to_string()).chain(app_args.iter().cloned()))
+    HostArgs::try_parse_from(
+        std::iter::once("tickwire [EAL args] --".to_string()).chain(app_args.iter().cloned()),
+    )
 }
 
 #[cfg(test)]
@@ -145,7 +154,13 @@ mod tests {
         assert_eq!(a.interval, 100_000_000);
         assert!(parse(&["--dst-mac".into(), "zz".into()]).is_err());
         assert!(parse(&["--mtu".into(), "100".into()]).is_err());
-        let a = parse(&["--ports".into(), "1,2".into(), "--dst-mac".into(), "01:00:5e:00:00:01".into()]).unwrap();
+        let a = parse(&[
+            "--ports".into(),
+            "1,2".into(),
+            "--dst-mac".into(),
+            "01:00:5e:00:00:01".into(),
+        ])
+        .unwrap();
         assert_eq!(a.ports, vec![1, 2]);
         assert_eq!(a.dst_mac, Some([1, 0, 0x5e, 0, 0, 1]));
     }

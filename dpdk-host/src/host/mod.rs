@@ -30,12 +30,28 @@ fn resolve_port(eal: &Eal, spec: &str) -> Result<u16> {
         if id < eal.port_count() {
             return Ok(id);
         }
-        let names: Vec<String> = eal.port_ids().filter_map(|p| eal.port_name(p).ok()).collect();
-        bail!("port {id} does not exist; DPDK found {} port(s): {}", eal.port_count(), names.join(", "));
+        let names: Vec<String> = eal
+            .port_ids()
+            .filter_map(|p| eal.port_name(p).ok())
+            .collect();
+        bail!(
+            "port {id} does not exist; DPDK found {} port(s): {}",
+            eal.port_count(),
+            names.join(", ")
+        );
     }
     eal.port_by_name(spec).map_err(|e| {
         let names: Vec<String> = eal.port_ids().filter_map(|p| eal.port_name(p).ok()).collect();
-        anyhow!("port {spec:?}: {e}; DPDK found: {}", if names.is_empty() { "no ports (add --vdev or bind a NIC)".into() } else { names.join(", ") })
+        let given_vdev = std::env::args().any(|a| a.starts_with(spec) || a.contains(&format!("--vdev={spec}")));
+        let hint = if given_vdev {
+            format!("; a --vdev {spec} was given but did not probe: see the driver's message above (a missing rx_pcap file, a bad iface)")
+        } else {
+            String::new()
+        };
+        anyhow!(
+            "port {spec:?}: {e}{hint}; DPDK found: {}",
+            if names.is_empty() { "no ports (add --vdev or bind a NIC)".into() } else { names.join(", ") }
+        )
     })
 }
 
@@ -50,25 +66,43 @@ pub fn run(argv: &[String]) -> Result<()> {
                 print!("{e}");
                 return Ok(());
             }
-            bail!("{}", e.render().to_string().trim_end());
+            bail!(
+                "{}",
+                e.render()
+                    .to_string()
+                    .trim_end()
+                    .trim_start_matches("error: ")
+            );
         }
     };
     let engine_cfg = args.engine_config();
-    let sizes = engine_cfg.storage_sizes().map_err(|e| anyhow!("engine configuration: {e}"))?;
-    FixSession::new(args.sender.as_bytes(), args.target.as_bytes(), args.time_precision)
-        .map_err(|e| anyhow!("--sender/--target: {e}"))?;
+    let sizes = engine_cfg
+        .storage_sizes()
+        .map_err(|e| anyhow!("engine configuration: {e}"))?;
+    FixSession::new(
+        args.sender.as_bytes(),
+        args.target.as_bytes(),
+        args.time_precision,
+    )
+    .map_err(|e| anyhow!("--sender/--target: {e}"))?;
     if args.rx_queues == 0 {
         bail!("--rx-queues must be at least 1");
     }
 
-    let (eal, _consumed) = Eal::init(argv).context("EAL initialisation failed (see the EAL messages above)")?;
+    let (eal, _consumed) =
+        Eal::init(argv).context("EAL initialisation failed (see the EAL messages above)")?;
     signal::install().context("installing SIGINT/SIGTERM handlers")?;
     let result = run_with_eal(&eal, &args, &engine_cfg, sizes.bytes());
     drop(eal);
     result
 }
 
-fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_bytes: usize) -> Result<()> {
+fn run_with_eal(
+    eal: &Eal,
+    args: &HostArgs,
+    engine_cfg: &EngineConfig,
+    storage_bytes: usize,
+) -> Result<()> {
     let rx_id = resolve_port(eal, &args.rx_port)?;
     let tx_id = match &args.tx_port {
         Some(s) => resolve_port(eal, s)?,
@@ -80,7 +114,9 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
     let lcores: Vec<u32> = if !args.lcores.is_empty() {
         for &l in &args.lcores {
             if !eal.lcore_enabled(l) || l == eal.main_lcore() {
-                bail!("--lcores: lcore {l} is not an enabled worker lcore (give the EAL -l with it)");
+                bail!(
+                    "--lcores: lcore {l} is not an enabled worker lcore (give the EAL -l with it)"
+                );
             }
         }
         args.lcores.clone()
@@ -102,8 +138,15 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
         .iter()
         .enumerate()
         .map(|(i, &l)| {
-            Mempool::pktmbuf(eal, &format!("tw_pool_{i}"), args.mbufs, 256, Mempool::DEFAULT_DATA_ROOM, eal.lcore_socket(l))
-                .with_context(|| format!("creating mbuf pool {i} ({} mbufs)", args.mbufs))
+            Mempool::pktmbuf(
+                eal,
+                &format!("tw_pool_{i}"),
+                args.mbufs,
+                256,
+                Mempool::DEFAULT_DATA_ROOM,
+                eal.lcore_socket(l),
+            )
+            .with_context(|| format!("creating mbuf pool {i} ({} mbufs)", args.mbufs))
         })
         .collect::<Result<_>>()?;
 
@@ -116,12 +159,21 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
         tx_fast_free: same_port,
         ..PortConfig::default()
     };
-    let mut rx_port = Port::configure(eal, rx_id, &rx_cfg, &pools).with_context(|| format!("configuring RX port {}", args.rx_port))?;
+    let mut rx_port = Port::configure(eal, rx_id, &rx_cfg, &pools)
+        .with_context(|| format!("configuring RX port {}", args.rx_port))?;
     let mut tx_port_own = if same_port {
         None
     } else {
-        let cfg = PortConfig { rx_queues: 1, tx_queues: args.rx_queues, tx_fast_free: true, ..rx_cfg.clone() };
-        Some(Port::configure(eal, tx_id, &cfg, &pools[..1]).with_context(|| format!("configuring TX port {tx_id}"))?)
+        let cfg = PortConfig {
+            rx_queues: 1,
+            tx_queues: args.rx_queues,
+            tx_fast_free: true,
+            ..rx_cfg.clone()
+        };
+        Some(
+            Port::configure(eal, tx_id, &cfg, &pools[..1])
+                .with_context(|| format!("configuring TX port {tx_id}"))?,
+        )
     };
     rx_port.start().context("starting RX port")?;
     if let Some(p) = tx_port_own.as_mut() {
@@ -133,7 +185,11 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
         None => tx_port.mac_address().context("reading the TX port's MAC")?,
     };
     let dst_ip = args.dst_ip.octets();
-    let dst_mac = args.dst_mac.unwrap_or(if args.dst_ip.is_multicast() { ipv4_multicast_mac(dst_ip) } else { [0xff; 6] });
+    let dst_mac = args.dst_mac.unwrap_or(if args.dst_ip.is_multicast() {
+        ipv4_multicast_mac(dst_ip)
+    } else {
+        [0xff; 6]
+    });
     let addr = OutputAddress {
         src_mac,
         dst_mac,
@@ -149,19 +205,28 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
     let mut storages = Vec::with_capacity(n);
     for &l in lcores {
         let sock = eal.lcore_socket(l);
-        let ctx = |what: &str| format!("allocating the {what} table in DPDK memory (socket {sock:?}); lower --max-orders/--max-levels or give the EAL more memory (-m)");
+        let ctx = |what: &str| {
+            format!("allocating the {what} table in DPDK memory (socket {sock:?}); lower --max-orders/--max-levels or give the EAL more memory (-m)")
+        };
         storages.push(WorkerStorage {
-            orders: DpdkBox::new_zeroed_slice(eal, s.order_slots, sock).with_context(|| ctx("order"))?,
+            orders: DpdkBox::new_zeroed_slice(eal, s.order_slots, sock)
+                .with_context(|| ctx("order"))?,
             levels: DpdkBox::new_zeroed_slice(eal, s.levels, sock).with_context(|| ctx("level"))?,
-            symbols: DpdkBox::new_zeroed_slice(eal, s.symbols, sock).with_context(|| ctx("symbol"))?,
-            vwap: DpdkBox::new_zeroed_slice(eal, s.vwap_buckets, sock).with_context(|| ctx("VWAP"))?,
+            symbols: DpdkBox::new_zeroed_slice(eal, s.symbols, sock)
+                .with_context(|| ctx("symbol"))?,
+            vwap: DpdkBox::new_zeroed_slice(eal, s.vwap_buckets, sock)
+                .with_context(|| ctx("VWAP"))?,
         });
     }
 
     let tsc_hz = eal.tsc_hz();
-    let wall_base_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let wall_base_ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
     let tsc_base = dpdk::rdtsc();
-    let idle_exit_cycles = args.idle_exit.map(|ns| (u128::from(ns) * u128::from(tsc_hz) / 1_000_000_000) as u64);
+    let idle_exit_cycles = args
+        .idle_exit
+        .map(|ns| (u128::from(ns) * u128::from(tsc_hz) / 1_000_000_000) as u64);
     let live: Vec<LiveStats> = (0..n).map(|_| LiveStats::default()).collect();
 
     eprintln!(
@@ -182,8 +247,12 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
         let q16 = q as u16;
         let rxq = rx_port.rx_queue(q16).context("RX queue")?;
         let txq = tx_port.tx_queue(q16).context("TX queue")?;
-        let session = FixSession::new(args.sender.as_bytes(), args.target.as_bytes(), args.time_precision)
-            .map_err(|e| anyhow!("{e}"))?;
+        let session = FixSession::new(
+            args.sender.as_bytes(),
+            args.target.as_bytes(),
+            args.time_precision,
+        )
+        .map_err(|e| anyhow!("{e}"))?;
         contexts.push(WorkerContext {
             lcore,
             rxq,
@@ -196,6 +265,7 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
             wall_base_ns,
             tsc_base,
             live: &live[q],
+            exit_on_end_of_session: args.exit_on_end_of_session,
         });
     }
 
@@ -213,7 +283,12 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
             handles
                 .into_iter()
                 .map(|(lcore, h)| match h {
-                    Ok(h) => h.join().unwrap_or_else(|p| Err(format!("worker on lcore {lcore} panicked: {}", panic_text(&p)))),
+                    Ok(h) => h.join().unwrap_or_else(|p| {
+                        Err(format!(
+                            "worker on lcore {lcore} panicked: {}",
+                            panic_text(&p)
+                        ))
+                    }),
                     Err(e) => Err(format!("launching on lcore {lcore}: {e}")),
                 })
                 .collect()
@@ -222,7 +297,11 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
     let elapsed = started.elapsed();
 
     let rx_stats = rx_port.stats().ok();
-    let tx_stats = if same_port { rx_stats } else { tx_port.stats().ok() };
+    let tx_stats = if same_port {
+        rx_stats
+    } else {
+        tx_port.stats().ok()
+    };
     let mut reports = Vec::new();
     let mut failures = Vec::new();
     for r in results {
@@ -231,10 +310,19 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
             Err(e) => failures.push(e),
         }
     }
-    let summary = report::build(&reports, tsc_hz, elapsed, rx_stats, tx_stats, eal.has_hugepages(), storage_bytes);
+    let summary = report::build(
+        &reports,
+        tsc_hz,
+        elapsed,
+        rx_stats,
+        tx_stats,
+        eal.has_hugepages(),
+        storage_bytes,
+    );
     eprintln!("{}", report::human(&summary));
     if let Some(p) = &args.stats_json {
-        std::fs::write(p, serde_json::to_string_pretty(&summary)? + "\n").with_context(|| format!("writing {}", p.display()))?;
+        std::fs::write(p, serde_json::to_string_pretty(&summary)? + "\n")
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     drop(rx_port);
     drop(tx_port_own);
@@ -245,7 +333,10 @@ fn run_with_eal(eal: &Eal, args: &HostArgs, engine_cfg: &EngineConfig, storage_b
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "non-string panic".into())
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".into())
 }
 
 /// The main lcore's loop while workers run: a stats line every interval.
@@ -280,13 +371,39 @@ pub mod report {
 
     fn add(a: &mut Counters, b: &Counters) {
         macro_rules! sum { ($($f:ident),*) => { $( a.$f += b.$f; )* } }
-        sum!(packets_applied, packets_duplicate, packets_gap, packets_filtered, packets_malformed, heartbeats, end_of_session,
-             sessions_refused, messages_applied, messages_duplicate, messages_missing, messages_malformed, unknown_ref,
-             oversized_reductions, duplicate_ref, rejected_adds, orders_refused_full, levels_refused_full,
-             locate_out_of_range, book_mismatch, vwap_executions, snapshots);
-        for (x, y) in a.filtered_by_reason.iter_mut().zip(b.filtered_by_reason) { *x += y; }
-        for (x, y) in a.malformed_by_kind.iter_mut().zip(b.malformed_by_kind) { *x += y; }
-        for (x, y) in a.messages_by_type.iter_mut().zip(b.messages_by_type) { *x += y; }
+        sum!(
+            packets_applied,
+            packets_duplicate,
+            packets_gap,
+            packets_filtered,
+            packets_malformed,
+            heartbeats,
+            end_of_session,
+            sessions_refused,
+            messages_applied,
+            messages_duplicate,
+            messages_missing,
+            messages_malformed,
+            unknown_ref,
+            oversized_reductions,
+            duplicate_ref,
+            rejected_adds,
+            orders_refused_full,
+            levels_refused_full,
+            locate_out_of_range,
+            book_mismatch,
+            vwap_executions,
+            snapshots
+        );
+        for (x, y) in a.filtered_by_reason.iter_mut().zip(b.filtered_by_reason) {
+            *x += y;
+        }
+        for (x, y) in a.malformed_by_kind.iter_mut().zip(b.malformed_by_kind) {
+            *x += y;
+        }
+        for (x, y) in a.messages_by_type.iter_mut().zip(b.messages_by_type) {
+            *x += y;
+        }
     }
 
     fn percentiles(h: &hdrhistogram::Histogram<u64>, tsc_hz: u64) -> Value {
@@ -312,10 +429,20 @@ pub mod report {
         storage_bytes: usize,
     ) -> Value {
         let mut total = Counters::default();
-        let mut lat = super::worker::histogram(tsc_hz).unwrap_or_else(|_| hdrhistogram::Histogram::new(3).expect("sigfig 3 is valid"));
+        let mut lat = super::worker::histogram(tsc_hz)
+            .unwrap_or_else(|_| hdrhistogram::Histogram::new(3).expect("sigfig 3 is valid"));
         let mut burst = lat.clone();
-        let (mut rx, mut fix_sent, mut fix_dropped, mut dgrams, mut dgrams_dropped, mut alloc_fail, mut too_large, mut fix_bytes, mut busy) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0u64);
+        let (
+            mut rx,
+            mut fix_sent,
+            mut fix_dropped,
+            mut dgrams,
+            mut dgrams_dropped,
+            mut alloc_fail,
+            mut too_large,
+            mut fix_bytes,
+            mut busy,
+        ) = (0, 0, 0, 0, 0, 0, 0, 0, 0u64);
         let mut workers = Vec::new();
         for r in reports {
             add(&mut total, &r.counters);
@@ -338,6 +465,7 @@ pub mod report {
                 "busy_span_s": span_s,
                 "messages_per_s": if span_s > 0.0 { r.counters.messages_applied as f64 / span_s } else { 0.0 },
                 "fix_sent": r.tx.fix_sent, "fix_dropped": r.tx.fix_dropped, "idle_exit": r.idle_exit,
+                "session_ended": r.session_ended,
                 "latency": percentiles(&r.latency_cycles, tsc_hz),
             }));
         }
@@ -358,12 +486,19 @@ pub mod report {
         v["workers"] = workers.into();
         v["elapsed_s"] = elapsed.as_secs_f64().into();
         v["busy_span_s"] = busy_s.into();
-        v["messages_per_s"] = (if busy_s > 0.0 { total.messages_applied as f64 / busy_s } else { 0.0 }).into();
+        v["messages_per_s"] = (if busy_s > 0.0 {
+            total.messages_applied as f64 / busy_s
+        } else {
+            0.0
+        })
+        .into();
         v["hugepages"] = hugepages.into();
         v["engine_storage_bytes_per_worker"] = storage_bytes.into();
         v["tsc_hz"] = tsc_hz.into();
         let port = |s: Option<crate::dpdk::PortStats>| match s {
-            Some(s) => json!({"ipackets": s.ipackets, "opackets": s.opackets, "imissed": s.imissed, "ierrors": s.ierrors, "oerrors": s.oerrors, "rx_nombuf": s.rx_nombuf}),
+            Some(s) => {
+                json!({"ipackets": s.ipackets, "opackets": s.opackets, "imissed": s.imissed, "ierrors": s.ierrors, "oerrors": s.oerrors, "rx_nombuf": s.rx_nombuf})
+            }
             None => Value::Null,
         };
         v["rx_port"] = port(rx_stats);

@@ -74,7 +74,12 @@ pub struct TxSink<'q, 'e> {
 
 impl<'q, 'e> TxSink<'q, 'e> {
     /// A sink sending through `txq`, allocating from `pool`.
-    pub fn new(pool: Mempool<'e>, txq: TxQueue<'q, 'e>, session: FixSession, addr: OutputAddress) -> Self {
+    pub fn new(
+        pool: Mempool<'e>,
+        txq: TxQueue<'q, 'e>,
+        session: FixSession,
+        addr: OutputAddress,
+    ) -> Self {
         Self {
             pool,
             txq,
@@ -92,7 +97,9 @@ impl<'q, 'e> TxSink<'q, 'e> {
 
     /// Closes the datagram being filled and moves it to the staged burst.
     fn close_current(&mut self) {
-        let Some(mut m) = self.current.take() else { return };
+        let Some(mut m) = self.current.take() else {
+            return;
+        };
         let msgs = std::mem::take(&mut self.current_msgs);
         if msgs == 0 {
             return; // dropping `m` frees it
@@ -101,7 +108,13 @@ impl<'q, 'e> TxSink<'q, 'e> {
         let a = self.addr;
         self.ip_ident = self.ip_ident.wrapping_add(1);
         let h = m.data_mut();
-        let ok = EthernetRepr { src: a.src_mac, dst: a.dst_mac, ethertype: ETHERTYPE_IPV4 }.emit(h).is_some()
+        let ok = EthernetRepr {
+            src: a.src_mac,
+            dst: a.dst_mac,
+            ethertype: ETHERTYPE_IPV4,
+        }
+        .emit(h)
+        .is_some()
             && Ipv4Repr {
                 src: a.src_ip,
                 dst: a.dst_ip,
@@ -112,9 +125,13 @@ impl<'q, 'e> TxSink<'q, 'e> {
             }
             .emit(&mut h[ETH_LEN..])
             .is_some()
-            && UdpRepr { src_port: a.src_port, dst_port: a.dst_port, payload_len: payload_len as u16 }
-                .emit(&mut h[ETH_LEN + IP_LEN..])
-                .is_some();
+            && UdpRepr {
+                src_port: a.src_port,
+                dst_port: a.dst_port,
+                payload_len: payload_len as u16,
+            }
+            .emit(&mut h[ETH_LEN + IP_LEN..])
+            .is_some();
         if !ok {
             // Cannot happen with HEADERS_LEN reserved; count rather than send garbage.
             self.counters.fix_dropped += u64::from(msgs);
@@ -150,7 +167,13 @@ impl<'q, 'e> TxSink<'q, 'e> {
         self.staged.clear();
     }
 
-    /// End of an RX burst: close the open datagram and transmit. Returns true
+    /// True when snapshots are waiting to be transmitted.
+    #[inline]
+    pub fn has_output(&self) -> bool {
+        self.current_msgs > 0 || !self.staged.is_empty()
+    }
+
+    /// Closes the open datagram and transmits everything staged. Returns true
     /// when anything was handed to `tx_burst`.
     pub fn flush(&mut self) -> bool {
         self.close_current();
@@ -186,12 +209,17 @@ impl SnapshotSink for TxSink<'_, '_> {
                 return;
             }
             let max_payload = self.addr.max_payload;
-            let Some(m) = self.current.as_mut() else { return };
+            let Some(m) = self.current.as_mut() else {
+                return;
+            };
             let used = m.data_len() - HEADERS_LEN;
             let room = max_payload.saturating_sub(used);
             let tail = m.tailroom_mut();
             let limit = room.min(tail.len());
-            match self.session.encode_snapshot(snap, self.now_ns, &mut tail[..limit]) {
+            match self
+                .session
+                .encode_snapshot(snap, self.now_ns, &mut tail[..limit])
+            {
                 Ok(n) => {
                     if m.commit_tail(n as u16) {
                         self.current_msgs += 1;

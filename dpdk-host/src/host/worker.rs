@@ -62,7 +62,8 @@ pub struct WorkerReport {
     pub counters: Counters,
     /// FIX output counters.
     pub tx: TxCounters,
-    /// Cycles from a burst's arrival to its output being handed to tx_burst.
+    /// Cycles from a burst's arrival to output it caused being handed to
+    /// tx_burst (once per frame that produced snapshots).
     pub latency_cycles: Histogram<u64>,
     /// Cycles spent handling each non-empty burst (with or without output).
     pub burst_cycles: Histogram<u64>,
@@ -70,6 +71,8 @@ pub struct WorkerReport {
     pub live_orders: usize,
     /// Whether it stopped because RX was idle for --idle-exit.
     pub idle_exit: bool,
+    /// Whether it stopped at an end-of-session packet.
+    pub session_ended: bool,
     /// Cycles from the first to the last packet.
     pub busy_span_cycles: u64,
 }
@@ -98,12 +101,24 @@ pub struct WorkerContext<'q, 'e> {
     pub tsc_base: u64,
     /// Published counters.
     pub live: &'q LiveStats,
+    /// Leave the loop after the burst that carried an end-of-session packet.
+    pub exit_on_end_of_session: bool,
 }
 
 /// A latency histogram in TSC cycles: up to 10 s at 3 significant digits,
 /// sized once so that recording never allocates.
 pub fn histogram(tsc_hz: u64) -> Result<Histogram<u64>, String> {
     Histogram::new_with_bounds(1, (tsc_hz * 10).max(2), 3).map_err(|e| format!("histogram: {e}"))
+}
+
+/// Prefetches the order-table slots the messages of `frame` will look up.
+#[inline]
+fn prefetch_orders(eng: &Engine<'_>, frame: &[u8], ports: &[u16]) {
+    if let Ok(tickwire_core::wire::Frame::Mold { packet, .. }) =
+        tickwire_core::wire::classify_frame(frame, ports)
+    {
+        eng.prefetch_packet(&packet, dpdk::prefetch0);
+    }
 }
 
 /// Runs the poll loop until quit or idle exit.
@@ -120,6 +135,7 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         wall_base_ns,
         tsc_base,
         live,
+        exit_on_end_of_session,
     } = ctx;
     let store = Storage {
         orders: &mut storage.orders,
@@ -138,7 +154,12 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
     let mut first_rx = None;
     let mut next_house = start + housekeeping;
     let mut idle_exit = false;
-    let to_ns = |tsc: u64| wall_base_ns + (u128::from(tsc.wrapping_sub(tsc_base)) * 1_000_000_000 / u128::from(tsc_hz.max(1))) as u64;
+    let mut session_ended = false;
+    let to_ns = |tsc: u64| {
+        wall_base_ns
+            + (u128::from(tsc.wrapping_sub(tsc_base)) * 1_000_000_000 / u128::from(tsc_hz.max(1)))
+                as u64
+    };
 
     loop {
         let n = rxq.rx_burst(&mut rx);
@@ -149,22 +170,35 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
             rx_bursts += 1;
             rx_packets += n as u64;
             sink.now_ns = to_ns(now);
+            // Warm the first frame's order slots, then stay one frame ahead.
+            if let Some(first) = rx.first() {
+                prefetch_orders(&eng, first.data(), &ports);
+            }
             for i in 0..n {
                 if let Some(next) = rx.get(i + 1) {
-                    dpdk::prefetch0(next.data().as_ptr());
+                    prefetch_orders(&eng, next.data(), &ports);
+                }
+                if let Some(after) = rx.get(i + 2) {
+                    dpdk::prefetch0(after.data().as_ptr());
                 }
                 let m = &rx[i];
                 if m.nb_segs() > 1 {
                     multi_seg += 1;
                 }
                 eng.on_frame(m.data(), &ports, &mut sink);
+                // Snapshots go out as soon as the frame that crossed a
+                // boundary is handled, not at the end of the burst.
+                if sink.has_output() {
+                    latency.saturating_record(dpdk::rdtsc() - now);
+                    sink.flush();
+                }
             }
             rx.clear(); // one bulk free for the whole burst
-            let before_tx = dpdk::rdtsc();
-            if sink.flush() {
-                latency.saturating_record(before_tx - now);
-            }
             burst_cycles.saturating_record(dpdk::rdtsc() - now);
+            if exit_on_end_of_session && eng.counters().end_of_session > 0 {
+                session_ended = true;
+                break;
+            }
         }
         if now >= next_house {
             next_house = now + housekeeping;
@@ -203,6 +237,7 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         burst_cycles,
         live_orders: eng.live_orders(),
         idle_exit,
+        session_ended,
         busy_span_cycles: first_rx.map_or(0, |f| last_rx - f),
     })
 }

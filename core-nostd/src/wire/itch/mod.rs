@@ -15,6 +15,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use super::WireError;
 
+pub mod fields;
+pub use fields::{decode as decode_fields, Fields};
+
 /// The 11 bytes every ITCH 5.0 message starts with.
 #[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
@@ -337,7 +340,13 @@ impl Message<'_> {
 impl defmt::Format for Message<'_> {
     fn format(&self, f: defmt::Formatter<'_>) {
         let h = self.header();
-        defmt::write!(f, "ITCH type={=u8} locate={=u16} ts={=u64}", h.msg_type, h.stock_locate(), h.timestamp_ns());
+        defmt::write!(
+            f,
+            "ITCH type={=u8} locate={=u16} ts={=u64}",
+            h.msg_type,
+            h.stock_locate(),
+            h.timestamp_ns()
+        );
     }
 }
 
