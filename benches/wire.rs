@@ -105,6 +105,21 @@ fn fold_fields(msg: &[u8]) -> u64 {
     }
 }
 
+/// Walks every message block of every MoldUDP64 payload, folding `f` of each.
+#[inline(always)]
+fn walk_payloads(s: &Stream, f: impl Fn(&[u8]) -> u64) -> u64 {
+    let mut acc = 0u64;
+    for &(start, end) in &s.payload_ranges {
+        let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else {
+            continue;
+        };
+        for m in p.messages().flatten() {
+            acc = acc.wrapping_add(f(m));
+        }
+    }
+    acc
+}
+
 fn bench(c: &mut Criterion) {
     let n: u64 = std::env::var("TW_BENCH_MSGS")
         .ok()
@@ -115,62 +130,24 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(s.messages));
     g.sample_size(20);
     g.bench_function("typed_views", |b| {
-        b.iter(|| {
-            let mut acc = 0u64;
-            for &(start, end) in &s.payload_ranges {
-                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else {
-                    continue;
-                };
-                for m in p.messages().flatten() {
-                    acc = acc.wrapping_add(decode(m));
-                }
-            }
-            black_box(acc)
-        })
+        b.iter(|| black_box(walk_payloads(&s, decode)))
     });
     g.bench_function("decode_fields", |b| {
-        b.iter(|| {
-            let mut acc = 0u64;
-            for &(start, end) in &s.payload_ranges {
-                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else {
-                    continue;
-                };
-                for m in p.messages().flatten() {
-                    acc = acc.wrapping_add(fold_fields(m));
-                }
-            }
-            black_box(acc)
-        })
+        b.iter(|| black_box(walk_payloads(&s, fold_fields)))
     });
     g.bench_function("typed_views_header_only", |b| {
         b.iter(|| {
-            let mut acc = 0u64;
-            for &(start, end) in &s.payload_ranges {
-                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else {
-                    continue;
-                };
-                for m in p.messages().flatten() {
-                    if let Ok(msg) = Message::parse(m) {
-                        let h = msg.header();
-                        acc = acc.wrapping_add(h.timestamp_ns() ^ u64::from(h.stock_locate()));
-                    }
-                }
-            }
-            black_box(acc)
+            black_box(walk_payloads(&s, |m| match Message::parse(m) {
+                Ok(msg) => msg.header().timestamp_ns() ^ u64::from(msg.header().stock_locate()),
+                Err(_) => 1,
+            }))
         })
     });
     g.bench_function("walk_blocks_only", |b| {
         b.iter(|| {
-            let mut acc = 0u64;
-            for &(start, end) in &s.payload_ranges {
-                let Ok(p) = MoldPacket::new_checked(&s.payloads[start..end]) else {
-                    continue;
-                };
-                for m in p.messages().flatten() {
-                    acc = acc.wrapping_add(u64::from(m[0]));
-                }
-            }
-            black_box(acc)
+            black_box(walk_payloads(&s, |m| {
+                u64::from(m.first().copied().unwrap_or(0))
+            }))
         })
     });
     g.bench_function("frames_decode_fields", |b| {

@@ -23,6 +23,7 @@ $TW $HUGE --no-pci --no-telemetry -l 0 --log-level=warning --file-prefix "tw-dem
   -- --rx-port net_pcap0 --idle-exit 500ms --max-orders 1000000 --max-levels 1000000 \
      --stats-json "$OUT/host-stats.json"
 echo "== first FIX messages sent (from $OUT/fix.pcap)"
-tshark -r "$OUT/fix.pcap" -c 2 -T fields -e data 2>/dev/null | head -2 | xxd -r -p | tr '\001' '|' | sed 's/8=FIX/\n8=FIX/g' | head -6
+tshark -r "$OUT/fix.pcap" -c 2 -T fields -e data 2>/dev/null \
+  | python3 -c "import sys; d=b''.join(bytes.fromhex(l.strip()) for l in sys.stdin if l.strip()); print('\n'.join(('8=FIX'+m).replace(chr(1),'|') for m in d.decode().split('8=FIX')[1:6]))"
 echo
 echo "stats JSON: $OUT/host-stats.json"

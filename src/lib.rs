@@ -2,6 +2,7 @@
 //! readers/writers, and the replayer. Not DPDK.
 
 pub mod binfile;
+pub mod cli;
 pub mod gen;
 pub mod itch_encode;
 pub mod pcap;

@@ -100,23 +100,8 @@ fn midnight_from_date(date: &str) -> Result<u64> {
 
 /// Entry point: `args` are the arguments after `replay`.
 pub fn run(args: &[String]) -> Result<()> {
-    let argv = std::iter::once("tickwire replay".to_string()).chain(args.iter().cloned());
-    let a = match ReplayArgs::try_parse_from(argv) {
-        Ok(a) => a,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                print!("{e}");
-                return Ok(());
-            }
-            bail!(
-                "{}",
-                e.render()
-                    .to_string()
-                    .trim_end()
-                    .trim_start_matches("error: ")
-            );
-        }
+    let Some(a) = crate::cli::parse::<ReplayArgs>("tickwire replay", args)? else {
+        return Ok(());
     };
     let engine = EngineConfig {
         interval_ns: a.interval,

@@ -339,24 +339,8 @@ fn strip_prefix(args: &[String]) -> &[String] {
 /// `gen` (a leading program name and `gen` are tolerated). `--help` and
 /// `--version` print and return `Ok`.
 pub fn run(args: &[String]) -> Result<()> {
-    let argv =
-        std::iter::once("tickwire gen".to_string()).chain(strip_prefix(args).iter().cloned());
-    let a = match GenArgs::try_parse_from(argv) {
-        Ok(a) => a,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                print!("{e}");
-                return Ok(());
-            }
-            bail!(
-                "{}",
-                e.render()
-                    .to_string()
-                    .trim_end()
-                    .trim_start_matches("error: ")
-            );
-        }
+    let Some(a) = crate::cli::parse::<GenArgs>("tickwire gen", strip_prefix(args))? else {
+        return Ok(());
     };
     let cfg = a.config()?;
     let (bin_path, pcap_path, manifest_path) = a.paths();

@@ -58,22 +58,8 @@ fn resolve_port(eal: &Eal, spec: &str) -> Result<u16> {
 /// Runs the host with the full argv.
 pub fn run(argv: &[String]) -> Result<()> {
     let app = app_args(argv);
-    let args = match args::parse(app) {
-        Ok(a) => a,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                print!("{e}");
-                return Ok(());
-            }
-            bail!(
-                "{}",
-                e.render()
-                    .to_string()
-                    .trim_end()
-                    .trim_start_matches("error: ")
-            );
-        }
+    let Some(args) = tickwire::cli::parse::<HostArgs>("tickwire [EAL args] --", app)? else {
+        return Ok(());
     };
     let engine_cfg = args.engine_config();
     let sizes = engine_cfg
@@ -510,10 +496,14 @@ pub mod report {
     /// The final report for people.
     pub fn human(v: &Value) -> String {
         format!(
-            "tickwire: done in {:.3} s ({} frames received; classified and received {} )\n{}\nfix       {} sent, {} dropped in {} datagrams\nlatency   burst arrival -> tx_burst: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} bursts)\nrate      {:.2} M msg/s over the busy span of {:.3} s",
+            "tickwire: done in {:.3} s: {} frames received, counters {}\n{}\nfix       {} sent, {} dropped in {} datagrams\nlatency   burst arrival -> tx_burst: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} flushes)\nrate      {:.2} M msg/s over the busy span of {:.3} s",
             v["elapsed_s"].as_f64().unwrap_or(0.0),
             v["rx_packets"],
-            if v["reconciled"]["rx_equals_classified"].as_bool() == Some(true) { "reconcile" } else { "DO NOT reconcile" },
+            if v["reconciled"]["rx_equals_classified"].as_bool() == Some(true) {
+                "reconcile (every frame classified once)"
+            } else {
+                "DO NOT reconcile"
+            },
             v["counters_human"].as_str().unwrap_or(""),
             v["fix"]["sent"],
             v["fix"]["dropped"],
