@@ -2,15 +2,19 @@
 //! pcap held in memory (memory-mapped), writing FIX snapshots.
 
 use std::io::{self, IsTerminal, Write};
+use std::mem::size_of;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use memmap2::MmapMut;
 use tickwire_core::book::{Level, OrderSlot, SymbolState};
-use tickwire_core::engine::{Counters, Engine, EngineConfig, Snapshot, SnapshotSink, Storage};
+use tickwire_core::engine::{
+    Counters, Engine, EngineConfig, Snapshot, SnapshotSink, Storage, StorageSizes,
+};
 use tickwire_core::fix::{FixSession, TimePrecision};
 use tickwire_core::vwap::VwapBucket;
-use zerocopy::FromZeros;
+use zerocopy::{FromBytes, IntoBytes, KnownLayout};
 
-use crate::binfile::BinFileReader;
+use crate::binfile::BinFileError;
 use crate::pcap::PcapReader;
 
 /// Issues a prefetch for `p` (a hint from the engine).
@@ -25,6 +29,13 @@ fn prefetch(p: *const u8) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// Prefetches both ends of a span (one or two cache lines).
+#[inline(always)]
+fn prefetch2([a, b]: [*const u8; 2]) {
+    prefetch(a);
+    prefetch(b);
 }
 
 /// How many messages ahead of the one being applied the replayer prefetches.
@@ -67,13 +78,37 @@ pub enum SendingClock {
     },
 }
 
-/// Engine storage on the heap, zeroed lazily by the OS (calloc).
+/// Engine storage in anonymous memory maps, zeroed lazily by the OS, with
+/// transparent huge pages asked for (as the host's tables live in hugepage
+/// memory): the order table spans tens of MiB, and with 4 KiB pages nearly
+/// every order lookup would miss the TLB as well as the cache.
 #[derive(Debug)]
 pub struct HeapStorage {
-    orders: Box<[OrderSlot]>,
-    levels: Box<[Level]>,
-    symbols: Box<[SymbolState]>,
-    vwap: Box<[VwapBucket]>,
+    orders: MmapMut,
+    levels: MmapMut,
+    symbols: MmapMut,
+    vwap: MmapMut,
+    sizes: StorageSizes,
+}
+
+/// `bytes` of zeroed anonymous memory, huge pages advised where supported.
+fn zeroed_map(bytes: usize) -> io::Result<MmapMut> {
+    let map = MmapMut::map_anon(bytes.max(1))?;
+    #[cfg(target_os = "linux")]
+    {
+        // Advice only: without transparent huge pages it is refused, harmlessly.
+        let _ = map.advise(memmap2::Advice::HugePage);
+    }
+    Ok(map)
+}
+
+/// The first `n` elements of a map as a typed slice (empty if it is short,
+/// which [`Engine::new`] then reports).
+fn typed<T: FromBytes + IntoBytes + KnownLayout>(map: &mut MmapMut, n: usize) -> &mut [T] {
+    match <[T]>::mut_from_prefix_with_elems(&mut map[..], n) {
+        Ok((t, _)) => t,
+        Err(_) => &mut [],
+    }
 }
 
 impl HeapStorage {
@@ -82,26 +117,29 @@ impl HeapStorage {
         let s = config
             .storage_sizes()
             .map_err(|e| anyhow::anyhow!("engine configuration: {e}"))?;
-        let oom = |what: &str| anyhow::anyhow!("cannot allocate the {what} table");
+        let map = |n: usize, size: usize, what: &str| {
+            n.checked_mul(size)
+                .ok_or(io::ErrorKind::OutOfMemory.into())
+                .and_then(zeroed_map)
+                .map_err(|e| anyhow::anyhow!("cannot allocate the {what} table: {e}"))
+        };
         Ok(Self {
-            orders: <[OrderSlot]>::new_box_zeroed_with_elems(s.order_slots)
-                .map_err(|_| oom("order"))?,
-            levels: <[Level]>::new_box_zeroed_with_elems(s.levels)
-                .map_err(|_| oom("price level"))?,
-            symbols: <[SymbolState]>::new_box_zeroed_with_elems(s.symbols)
-                .map_err(|_| oom("symbol"))?,
-            vwap: <[VwapBucket]>::new_box_zeroed_with_elems(s.vwap_buckets)
-                .map_err(|_| oom("VWAP"))?,
+            orders: map(s.order_slots, size_of::<OrderSlot>(), "order")?,
+            levels: map(s.levels, size_of::<Level>(), "price level")?,
+            symbols: map(s.symbols, size_of::<SymbolState>(), "symbol")?,
+            vwap: map(s.vwap_buckets, size_of::<VwapBucket>(), "VWAP")?,
+            sizes: s,
         })
     }
 
     /// Borrows it all as engine storage.
     pub fn storage(&mut self) -> Storage<'_> {
+        let s = self.sizes;
         Storage {
-            orders: &mut self.orders,
-            levels: &mut self.levels,
-            symbols: &mut self.symbols,
-            vwap: &mut self.vwap,
+            orders: typed(&mut self.orders, s.order_slots),
+            levels: typed(&mut self.levels, s.levels),
+            symbols: typed(&mut self.symbols, s.symbols),
+            vwap: typed(&mut self.vwap, s.vwap_buckets),
         }
     }
 }
@@ -298,6 +336,95 @@ impl Checkpoints<'_> {
     }
 }
 
+/// A position in a BinaryFILE: the framing of
+/// [`crate::binfile::BinFileReader`], with nothing but the position as state
+/// (the replay loop runs two of them).
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// The next whole message, or `None` at the end or at a truncation.
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (len, body) = match self.data.get(self.pos..)? {
+            [a, b, body @ ..] => (usize::from(u16::from_be_bytes([*a, *b])), body),
+            _ => return None,
+        };
+        let msg = body.get(..len)?;
+        self.pos += 2 + len;
+        Some(msg)
+    }
+
+    /// Why [`Cursor::next`] returned `None`, if not the end of the data.
+    fn error(&self) -> Option<BinFileError> {
+        match self.data.get(self.pos..).unwrap_or(&[]) {
+            [] => None,
+            [_] => Some(BinFileError::TruncatedLength { offset: self.pos }),
+            [a, b, body @ ..] => Some(BinFileError::TruncatedMessage {
+                offset: self.pos,
+                declared: u16::from_be_bytes([*a, *b]),
+                available: body.len(),
+            }),
+        }
+    }
+}
+
+/// Runs a BinaryFILE through the engine: a lead cursor LOOKAHEAD messages
+/// ahead prefetches the order-table lines each message will touch, a lag
+/// cursor applies them. `CHK` says whether `chk` is given, as a constant, so
+/// that the loop without checkpoints tests nothing for them per message.
+/// Returns the messages read and the truncation, if any.
+#[inline(always)]
+fn binfile_loop<S: SnapshotSink, const CHK: bool>(
+    data: &[u8],
+    engine: &mut Engine<'_>,
+    sink: &mut S,
+    mut chk: Option<&mut Checkpoints<'_>>,
+    progress: &mut Progress,
+) -> anyhow::Result<(u64, Option<String>)> {
+    let mut lead = Cursor { data, pos: 0 };
+    let mut lag = Cursor { data, pos: 0 };
+    let mut records = 0u64;
+    for _ in 0..LOOKAHEAD {
+        match lead.next() {
+            Some(m) => prefetch2(engine.prefetch_addrs(m)),
+            None => break,
+        }
+    }
+    loop {
+        match lead.next() {
+            Some(m) => prefetch2(engine.prefetch_addrs(m)),
+            // Drain: the lag cursor catches up with the lead.
+            None if lag.pos < lead.pos => {}
+            None => break,
+        }
+        let Some(msg) = lag.next() else {
+            break;
+        };
+        records += 1;
+        if CHK {
+            if let Some(c) = chk.as_mut() {
+                c.note(msg);
+            }
+        }
+        // Malformed messages are counted by the engine.
+        let _ = engine.on_message(msg, sink);
+        if CHK {
+            if let Some(c) = chk.as_mut() {
+                if records.is_multiple_of(c.every) {
+                    c.dump(records, engine)?;
+                }
+            }
+        }
+        if records & 0xfff == 0 {
+            progress.tick(lag.pos, records);
+        }
+    }
+    Ok((records, lead.error().map(|e| e.to_string())))
+}
+
 /// Replays `data` (a whole BinaryFILE or pcap) through a fresh engine.
 pub fn replay<S: SnapshotSink>(
     data: &[u8],
@@ -323,53 +450,14 @@ pub fn replay<S: SnapshotSink>(
     let start = Instant::now();
     match format {
         InputFormat::BinFile => {
-            let mut reader = BinFileReader::new(data);
-            // A ring of the next LOOKAHEAD messages: each is prefetched as it
-            // enters and applied as it leaves.
-            let mut ring: [&[u8]; LOOKAHEAD] = [&[]; LOOKAHEAD];
-            let (mut head, mut queued) = (0usize, 0usize);
-            let mut done = false;
-            while !done || queued > 0 {
-                if !done {
-                    match reader.next() {
-                        Some(Ok(msg)) => {
-                            if let Some(a) = engine.prefetch_hint(msg) {
-                                prefetch(a);
-                            }
-                            ring[(head + queued) % LOOKAHEAD] = msg;
-                            queued += 1;
-                            if queued < LOOKAHEAD {
-                                continue;
-                            }
-                        }
-                        Some(Err(e)) => {
-                            input_error = Some(e.to_string());
-                            done = true;
-                        }
-                        None => done = true,
-                    }
-                    if queued == 0 {
-                        continue;
-                    }
+            let r = match chk.as_mut() {
+                Some(c) => {
+                    binfile_loop::<S, true>(data, &mut engine, sink, Some(c), &mut progress)?
                 }
-                let msg = ring[head];
-                head = (head + 1) % LOOKAHEAD;
-                queued -= 1;
-                records += 1;
-                if let Some(c) = chk.as_mut() {
-                    c.note(msg);
-                }
-                // Malformed messages are counted by the engine.
-                let _ = engine.on_message(msg, sink);
-                if let Some(c) = chk.as_mut() {
-                    if records.is_multiple_of(c.every) {
-                        c.dump(records, &engine)?;
-                    }
-                }
-                if records & 0xfff == 0 {
-                    progress.tick(reader.offset(), records);
-                }
-            }
+                None => binfile_loop::<S, false>(data, &mut engine, sink, None, &mut progress)?,
+            };
+            records = r.0;
+            input_error = r.1;
             if let Some(c) = chk.as_mut() {
                 if !records.is_multiple_of(c.every) {
                     c.dump(records, &engine)?;

@@ -75,8 +75,30 @@ impl WindowGeometry {
     /// Records an execution in a symbol's ring.
     #[inline]
     pub fn record(&self, ring: &mut [VwapBucket], ts: u64, price: u32, shares: u64) {
+        let (idx, slot) = self.bucket_of(ts);
+        self.record_at(ring, idx, slot, price, shares);
+    }
+
+    /// The bucket of an execution at `ts` (`ts / bucket_ns`) and its slot in
+    /// a ring, for [`WindowGeometry::record_at`]: a caller that sees many
+    /// executions in one bucket can keep them and skip two divisions.
+    #[inline]
+    pub fn bucket_of(&self, ts: u64) -> (u64, usize) {
         let idx = ts / self.bucket_ns;
-        let Some(b) = ring.get_mut((idx % self.buckets as u64) as usize) else {
+        (idx, (idx % self.buckets as u64) as usize)
+    }
+
+    /// [`WindowGeometry::record`] with the bucket and slot already known.
+    #[inline]
+    pub fn record_at(
+        &self,
+        ring: &mut [VwapBucket],
+        idx: u64,
+        slot: usize,
+        price: u32,
+        shares: u64,
+    ) {
+        let Some(b) = ring.get_mut(slot) else {
             return;
         };
         if b.tag != idx + 1 {

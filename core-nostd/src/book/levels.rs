@@ -106,10 +106,37 @@ const PENNY_GRID_FROM: u32 = 10_000;
 ///
 /// Levels near the top of a book are dense: on a tick grid, a level `d` ticks
 /// from the best is at most `d` places from the top, and exactly there when
-/// every tick in between is occupied. So that slot is tried first, and only the
-/// places between it and the top (or, off-grid, the whole side) are searched.
-#[inline]
+/// every tick in between is occupied. So that slot is tried first (for the
+/// best level itself `d` is 0), and only the places between it and the top
+/// (or, off-grid, the whole side) are searched.
+#[inline(always)]
 fn find(levels: &[Level], is_bid: bool, price: u32) -> Result<usize, usize> {
+    let flip = if is_bid { 0 } else { u32::MAX };
+    let n = levels.len();
+    if let Some(top) = levels.last() {
+        // Ticks from the best; wraps to a huge value for a new best.
+        let diff = (top.price ^ flip).wrapping_sub(price ^ flip);
+        // Constant divisors: a multiply and shift, not a `div` on the hot path.
+        let dist = if price >= PENNY_GRID_FROM {
+            diff / 100
+        } else {
+            diff
+        } as usize;
+        if dist < n {
+            let c = n - 1 - dist;
+            if let Some(l) = levels.get(c) {
+                if l.price == price {
+                    return Ok(c);
+                }
+            }
+        }
+    }
+    find_off_grid(levels, is_bid, price)
+}
+
+/// [`find`] when the tick-grid guess misses.
+#[inline(never)]
+fn find_off_grid(levels: &[Level], is_bid: bool, price: u32) -> Result<usize, usize> {
     let k = key(is_bid, price);
     let n = levels.len();
     let Some(top) = levels.last() else {
@@ -119,7 +146,6 @@ fn find(levels: &[Level], is_bid: bool, price: u32) -> Result<usize, usize> {
     if k >= best {
         return if k == best { Ok(n - 1) } else { Err(n) };
     }
-    // Constant divisors: a multiply and shift, not a `div` on the hot path.
     let dist = if price >= PENNY_GRID_FROM {
         (best - k) / 100
     } else {
@@ -132,10 +158,19 @@ fn find(levels: &[Level], is_bid: bool, price: u32) -> Result<usize, usize> {
             return Ok(c);
         }
         if kc < k {
-            // Present, if at all, strictly between c and the top.
-            return match levels[c + 1..n - 1].binary_search_by_key(&k, |l| key(is_bid, l.price)) {
-                Ok(i) => Ok(c + 1 + i),
-                Err(i) => Err(c + 1 + i),
+            // Present, if at all, strictly between c and the top: usually
+            // just above c (a gap or two in the grid below the price).
+            let mut i = c + 1;
+            while i < n - 1 && i <= c + 4 {
+                let ki = key(is_bid, levels[i].price);
+                if ki >= k {
+                    return if ki == k { Ok(i) } else { Err(i) };
+                }
+                i += 1;
+            }
+            return match levels[i..n - 1].binary_search_by_key(&k, |l| key(is_bid, l.price)) {
+                Ok(j) => Ok(i + j),
+                Err(j) => Err(i + j),
             };
         }
         // Off the grid: fall through to a full search.
@@ -214,7 +249,7 @@ impl<'s> LevelArena<'s> {
     }
 
     /// Adds one order of `shares` at `price`.
-    #[inline]
+    #[inline(always)]
     pub fn add(
         &mut self,
         side: &mut SideRef,
@@ -222,17 +257,33 @@ impl<'s> LevelArena<'s> {
         price: u32,
         shares: u32,
     ) -> Result<(), ArenaFull> {
-        let pos = match find(self.levels(side), is_bid, price) {
-            Ok(i) => {
-                let start = side.offset as usize + i;
-                if let Some(l) = self.levels.get_mut(start) {
-                    l.orders += 1;
-                    l.shares += u64::from(shares);
+        let start = side.offset as usize;
+        let len = side.len as usize;
+        let pos = match self.levels.get_mut(start..start + len) {
+            Some(seg) => match find(seg, is_bid, price) {
+                Ok(i) => {
+                    if let Some(l) = seg.get_mut(i) {
+                        l.orders += 1;
+                        l.shares += u64::from(shares);
+                    }
+                    return Ok(());
                 }
-                return Ok(());
-            }
-            Err(i) => i,
+                Err(i) => i,
+            },
+            None => 0,
         };
+        self.insert_level(side, pos, price, shares)
+    }
+
+    /// A new level at `pos` of the side (growing its segment when full).
+    #[inline(never)]
+    fn insert_level(
+        &mut self,
+        side: &mut SideRef,
+        pos: usize,
+        price: u32,
+        shares: u32,
+    ) -> Result<(), ArenaFull> {
         if side.len == side.cap {
             self.grow(side)?;
         }
@@ -242,6 +293,9 @@ impl<'s> LevelArena<'s> {
             .levels
             .get_mut(start..start + len + 1)
             .ok_or(ArenaFull)?;
+        if pos > len {
+            return Err(ArenaFull);
+        }
         shift_right(seg, pos, len);
         seg[pos] = Level {
             price,
@@ -275,7 +329,7 @@ impl<'s> LevelArena<'s> {
     /// fewer rests there. A level with no orders left is removed. Returns false
     /// when no level has that price (the book and the order table disagree,
     /// which the engine counts).
-    #[inline]
+    #[inline(always)]
     pub fn reduce(
         &mut self,
         side: &mut SideRef,
@@ -284,24 +338,35 @@ impl<'s> LevelArena<'s> {
         shares: u32,
         order_gone: bool,
     ) -> bool {
-        let Ok(i) = find(self.levels(side), is_bid, price) else {
-            return false;
-        };
         let start = side.offset as usize;
         let len = side.len as usize;
         let Some(seg) = self.levels.get_mut(start..start + len) else {
             return false;
         };
-        let l = &mut seg[i];
+        let Ok(i) = find(seg, is_bid, price) else {
+            return false;
+        };
+        let Some(l) = seg.get_mut(i) else {
+            return false;
+        };
         l.shares = l.shares.saturating_sub(u64::from(shares));
         if order_gone {
             l.orders = l.orders.saturating_sub(1);
         }
         if l.orders == 0 {
-            shift_left(seg, i, len);
+            remove_level(seg, i);
             side.len -= 1;
         }
         true
+    }
+}
+
+/// Removes level `i` of `seg`, shifting the better ones down.
+#[inline(never)]
+fn remove_level(seg: &mut [Level], i: usize) {
+    let len = seg.len();
+    if i < len {
+        shift_left(seg, i, len);
     }
 }
 

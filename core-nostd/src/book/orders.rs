@@ -118,16 +118,22 @@ impl<'s> OrderTable<'s> {
     /// read-modify-write).
     #[inline]
     pub fn find(&self, order_ref: u64) -> Option<usize> {
+        self.find_order(order_ref).map(|(i, _)| i)
+    }
+
+    /// The slot index holding `order_ref` and a copy of the order (one probe).
+    #[inline(always)]
+    pub fn find_order(&self, order_ref: u64) -> Option<(usize, OrderSlot)> {
         if order_ref == 0 {
             return None;
         }
         let mut i = hash(order_ref) as usize & self.mask;
         loop {
-            let r = self.slots.get(i)?.order_ref;
-            if r == order_ref {
-                return Some(i);
+            let s = *self.slots.get(i)?;
+            if s.order_ref == order_ref {
+                return Some((i, s));
             }
-            if r == 0 {
+            if s.order_ref == 0 {
                 return None;
             }
             i = (i + 1) & self.mask;
@@ -138,6 +144,25 @@ impl<'s> OrderTable<'s> {
     #[inline]
     pub fn home_slot(&self, order_ref: u64) -> Option<&OrderSlot> {
         self.slots.get(hash(order_ref) as usize & self.mask)
+    }
+
+    /// The address of the slot a lookup of `order_ref` starts at, for a
+    /// prefetch (nothing is read through it).
+    #[inline]
+    pub fn home_slot_addr(&self, order_ref: u64) -> *const u8 {
+        let base = self.slots.as_ptr();
+        base.wrapping_add(hash(order_ref) as usize & self.mask)
+            .cast::<u8>()
+    }
+
+    /// The first and last byte a hit at the home slot of `order_ref` reads:
+    /// the slot and the reference of the one after it (a removal checks it).
+    /// The two lie in one or two cache lines; prefetch both.
+    #[inline]
+    pub fn home_slot_span(&self, order_ref: u64) -> [*const u8; 2] {
+        let first = self.home_slot_addr(order_ref);
+        let last = first.wrapping_add(core::mem::size_of::<OrderSlot>() + 7);
+        [first, last]
     }
 
     /// The live order with this reference.
@@ -171,11 +196,55 @@ impl<'s> OrderTable<'s> {
     }
 
     /// Inserts a new live order.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, order: OrderSlot) -> Result<(), InsertError> {
         if order.order_ref == 0 {
             return Err(InsertError::ZeroRef);
         }
+        // Fast path: the home slot is empty. Then no live entry has this
+        // reference (a run holding it would cover its home slot), and the
+        // new order sits at distance 0, displacing nobody.
+        let len = self.len;
+        let under_cap = len < self.max_live;
+        if let Some(slot) = self
+            .slots
+            .get_mut(hash(order.order_ref) as usize & self.mask)
+        {
+            if slot.order_ref == 0 && under_cap {
+                *slot = order;
+                self.len = len + 1;
+                return Ok(());
+            }
+        }
+        self.insert_probing(
+            order.order_ref,
+            order.price,
+            order.shares,
+            order.locate,
+            order.side,
+        )
+    }
+
+    /// [`OrderTable::insert`] when the home slot is taken (or the table full).
+    /// The order comes in registers, not by reference: a reference would make
+    /// the fast path build the slot on the stack and copy it from there.
+    #[inline(never)]
+    fn insert_probing(
+        &mut self,
+        order_ref: u64,
+        price: u32,
+        shares: u32,
+        locate: u16,
+        side: u8,
+    ) -> Result<(), InsertError> {
+        let order = OrderSlot {
+            order_ref,
+            price,
+            shares,
+            locate,
+            side,
+            _pad: [0; 5],
+        };
         let full = self.len >= self.max_live;
         let mut cur = order;
         let mut i = hash(cur.order_ref) as usize & self.mask;
@@ -228,15 +297,40 @@ impl<'s> OrderTable<'s> {
         self.remove_at(i)
     }
 
+    /// Takes `shares` off the live order in slot `i` (from
+    /// [`OrderTable::find`]); it must hold more than that.
+    #[inline(always)]
+    pub fn sub_shares(&mut self, i: usize, shares: u32) {
+        if let Some(s) = self.slots.get_mut(i) {
+            s.shares = s.shares.wrapping_sub(shares);
+        }
+    }
+
     /// Removes and returns the order in slot `i` (from [`OrderTable::find`]).
-    #[inline]
+    #[inline(always)]
     pub fn remove_at(&mut self, i: usize) -> Option<OrderSlot> {
-        if self.slots.get(i)?.order_ref == 0 {
+        let slot = self.slots.get_mut(i)?;
+        if slot.order_ref == 0 {
             return None;
         }
-        let mut hole = i;
-        let removed = core::mem::replace(self.slots.get_mut(hole)?, OrderSlot::EMPTY);
+        let removed = core::mem::replace(slot, OrderSlot::EMPTY);
         self.len -= 1;
+        // Nearly always the next slot is empty or holds an entry at home:
+        // nothing to shift.
+        let j = (i + 1) & self.mask;
+        if let Some(next) = self.slots.get(j) {
+            // Non-short-circuit: whether the next slot is taken is a coin
+            // toss, whether it needs shifting nearly never.
+            if (next.order_ref != 0) & (self.displacement(next.order_ref, j) != 0) {
+                self.shift_back(i);
+            }
+        }
+        Some(removed)
+    }
+
+    /// Closes the hole at `hole` left by a removal.
+    #[inline(never)]
+    fn shift_back(&mut self, mut hole: usize) {
         // Backward shift: move the rest of the run one slot back, until an
         // empty slot or an entry already in its home slot (Robin Hood order
         // means nothing after it belongs before it).
@@ -254,7 +348,6 @@ impl<'s> OrderTable<'s> {
             hole = j;
             j = (j + 1) & self.mask;
         }
-        Some(removed)
     }
 }
 

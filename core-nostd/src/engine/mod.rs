@@ -353,6 +353,26 @@ impl Counters {
     }
 }
 
+/// The VWAP bucket of the latest execution: `start..end` in ns, its index
+/// (`ts / bucket_ns`) and its ring slot.
+#[derive(Debug, Clone, Copy)]
+struct BucketCache {
+    start: u64,
+    end: u64,
+    idx: u64,
+    slot: usize,
+}
+
+impl BucketCache {
+    /// Holds no timestamp.
+    const EMPTY: Self = Self {
+        start: 1,
+        end: 0,
+        idx: 0,
+        slot: 0,
+    };
+}
+
 #[derive(Debug, Clone, Copy)]
 struct SessionSeq {
     name: [u8; 10],
@@ -371,14 +391,77 @@ const TYPE_INDEX: [u8; 256] = {
     t
 };
 
-#[inline]
+const fn type_index(t: u8) -> usize {
+    TYPE_INDEX[t as usize] as usize
+}
+const TI_A: usize = type_index(b'A');
+const TI_F: usize = type_index(b'F');
+const TI_E: usize = type_index(b'E');
+const TI_C: usize = type_index(b'C');
+const TI_X: usize = type_index(b'X');
+const TI_D: usize = type_index(b'D');
+const TI_U: usize = type_index(b'U');
+
+/// The error for a known type framed with the wrong length.
+#[cold]
+#[inline(never)]
+fn bad_length(t: u8, bytes: &[u8]) -> WireError {
+    WireError::ItchBadLength {
+        msg_type: t,
+        expected: itch::expected_length(t).unwrap_or(0) as u16,
+        actual: u16::try_from(bytes.len()).unwrap_or(u16::MAX),
+    }
+}
+
+/// Counts an add the order table refused.
+#[cold]
+#[inline(never)]
+fn refused(c: &mut Counters, e: InsertError) {
+    match e {
+        InsertError::Duplicate => c.duplicate_ref += 1,
+        InsertError::Full => c.orders_refused_full += 1,
+        InsertError::ZeroRef => c.rejected_adds += 1,
+    }
+}
+
+/// A locate's first name, from an add.
+#[cold]
+#[inline(never)]
+fn learn_cold(s: &mut SymbolState, stock: &[u8; 8]) {
+    s.set_symbol(stock);
+}
+
+/// The big-endian u64 at bytes 11..19 (the order reference of the order
+/// messages), 0 for shorter messages.
+#[inline(always)]
+fn ref_at_11(msg: &[u8]) -> u64 {
+    match msg.get(11..19) {
+        Some(&[a, b, c, d, e, f, g, h]) => u64::from_be_bytes([a, b, c, d, e, f, g, h]),
+        _ => 0,
+    }
+}
+
+/// True for `B` and `S`. Arithmetic, not comparisons: compilers turn
+/// `side == b'B' || side == b'S'` into a branch per letter, and which letter
+/// comes is a coin toss. `B` (0x42) and `S` (0x53) differ only in bits 0 and
+/// 4, and each has those two bits equal.
+#[inline(always)]
+const fn valid_side(side: u8) -> bool {
+    (((side & 0xEE) ^ 0x42) | ((side ^ (side >> 4)) & 1)) == 0
+}
+
+#[inline(always)]
 fn side_of(symbols: &mut [SymbolState], locate: u16, side: u8) -> Option<(&mut SideRef, bool)> {
     let s = symbols.get_mut(usize::from(locate))?;
-    match side {
-        b'B' => Some((&mut s.bids, true)),
-        b'S' => Some((&mut s.asks, false)),
-        _ => None,
+    if !valid_side(side) {
+        return None;
     }
+    let is_bid = side == b'B';
+    Some(if is_bid {
+        (&mut s.bids, true)
+    } else {
+        (&mut s.asks, false)
+    })
 }
 
 /// The engine. One per feed (per worker lcore in the host).
@@ -391,9 +474,13 @@ pub struct Engine<'s> {
     geometry: WindowGeometry,
     interval_ns: u64,
     next_boundary: Option<u64>,
+    /// The timestamp from which a message needs [`Engine::advance_time`]:
+    /// `next_boundary`, or 0 before the first message.
+    next_due: u64,
     last_exec_any: Option<u64>,
     active: [u64; LOCATES / 64],
     active_count: u32,
+    bucket: BucketCache,
     sessions: [Option<SessionSeq>; MAX_SESSIONS],
     counters: Counters,
 }
@@ -430,9 +517,11 @@ impl<'s> Engine<'s> {
             geometry,
             interval_ns: config.interval_ns,
             next_boundary: None,
+            next_due: 0,
             last_exec_any: None,
             active: [0; LOCATES / 64],
             active_count: 0,
+            bucket: BucketCache::EMPTY,
             sessions: [None; MAX_SESSIONS],
             counters: Counters::default(),
         })
@@ -515,14 +604,28 @@ impl<'s> Engine<'s> {
             .map(|s| (s as *const OrderSlot).cast::<u8>())
     }
 
-    /// Calls `prefetch` with [`Engine::prefetch_hint`] for every message of a
-    /// MoldUDP64 packet.
+    /// Like [`Engine::prefetch_hint`], without looking at the type: what a
+    /// hit at the order-table slot that the reference at bytes 11..19 hashes
+    /// to reads, as its first and last byte (the slot and the next slot's
+    /// reference, which a removal checks; one or two cache lines). That is
+    /// the slot a lookup (E, C, X, D, U) starts at and the slot an add (A, F)
+    /// most likely fills; for other types the addresses are harmless noise,
+    /// for messages shorter than 19 bytes the table's first slot. No branch
+    /// on the type byte, which is unpredictable in a real feed.
+    #[inline]
+    pub fn prefetch_addrs(&self, msg: &[u8]) -> [*const u8; 2] {
+        self.orders.home_slot_span(ref_at_11(msg))
+    }
+
+    /// Calls `prefetch` with both addresses of [`Engine::prefetch_addrs`]
+    /// for every message of a MoldUDP64 packet (without a branch on the
+    /// message type).
     #[inline]
     pub fn prefetch_packet(&self, packet: &MoldPacket<&[u8]>, mut prefetch: impl FnMut(*const u8)) {
         for m in packet.messages().flatten() {
-            if let Some(a) = self.prefetch_hint(m) {
-                prefetch(a);
-            }
+            let [a, b] = self.prefetch_addrs(m);
+            prefetch(a);
+            prefetch(b);
         }
     }
 
@@ -675,7 +778,7 @@ impl<'s> Engine<'s> {
     /// Validates one message (type and exact length), emits every boundary at
     /// or before its timestamp, and applies it: one dispatch on the type byte.
     /// Errors are returned, not counted (the callers count them).
-    #[inline]
+    #[inline(always)]
     pub fn apply_bytes<S: SnapshotSink>(
         &mut self,
         bytes: &[u8],
@@ -684,97 +787,127 @@ impl<'s> Engine<'s> {
         let Some(&t) = bytes.first() else {
             return Err(WireError::ItchEmpty);
         };
-        let Some(len) = itch::expected_length(t) else {
-            return Err(WireError::ItchUnknownType(t));
-        };
-        let bad_length = || WireError::ItchBadLength {
-            msg_type: t,
-            expected: len as u16,
-            actual: u16::try_from(bytes.len()).unwrap_or(u16::MAX),
-        };
-        if bytes.len() != len {
-            return Err(bad_length());
-        }
-        let Ok((h, _)) = itch::Header::ref_from_prefix(bytes) else {
-            return Err(bad_length());
-        };
-        let ts = h.timestamp_ns();
-        let locate = h.stock_locate();
-        self.advance_time(ts, sink);
-        let c = &mut self.counters;
-        c.messages_applied += 1;
-        if let Some(n) = c
-            .messages_by_type
-            .get_mut(usize::from(TYPE_INDEX[usize::from(t)]))
-        {
-            *n += 1;
-        }
-        // Each cast below re-checks a length already checked: cannot fail.
+        // The book messages, by frequency. Each arm's cast is the length check.
         match t {
             b'A' => {
-                if let Ok(a) = itch::AddOrder::ref_from_bytes(bytes) {
+                let Ok(a) = itch::AddOrder::ref_from_bytes(bytes) else {
+                    return Err(bad_length(t, bytes));
+                };
+                self.begin(&a.header, TI_A, sink);
+                self.add(
+                    a.header.stock_locate(),
+                    a.order_ref.get(),
+                    a.side,
+                    a.shares.get(),
+                    a.price.get(),
+                    Some(&a.stock),
+                );
+            }
+            b'D' => {
+                let Ok(d) = itch::OrderDelete::ref_from_bytes(bytes) else {
+                    return Err(bad_length(t, bytes));
+                };
+                self.begin(&d.header, TI_D, sink);
+                if let Some((i, o)) = self.lookup(d.order_ref.get()) {
+                    self.remove(i, o);
+                }
+            }
+            b'U' => {
+                let Ok(u) = itch::OrderReplace::ref_from_bytes(bytes) else {
+                    return Err(bad_length(t, bytes));
+                };
+                self.begin(&u.header, TI_U, sink);
+                if let Some((i, o)) = self.lookup(u.original_order_ref.get()) {
+                    self.remove(i, o);
                     self.add(
-                        locate,
-                        a.order_ref.get(),
-                        a.side,
-                        a.shares.get(),
-                        a.price.get(),
-                        Some(&a.stock),
+                        o.locate,
+                        u.new_order_ref.get(),
+                        o.side,
+                        u.shares.get(),
+                        u.price.get(),
+                        None,
                     );
                 }
             }
             b'F' => {
-                if let Ok(a) = itch::AddOrderMpid::ref_from_bytes(bytes) {
-                    self.add(
-                        locate,
-                        a.order_ref.get(),
-                        a.side,
-                        a.shares.get(),
-                        a.price.get(),
-                        Some(&a.stock),
-                    );
-                }
+                let Ok(a) = itch::AddOrderMpid::ref_from_bytes(bytes) else {
+                    return Err(bad_length(t, bytes));
+                };
+                self.begin(&a.header, TI_F, sink);
+                self.add(
+                    a.header.stock_locate(),
+                    a.order_ref.get(),
+                    a.side,
+                    a.shares.get(),
+                    a.price.get(),
+                    Some(&a.stock),
+                );
             }
             b'E' => {
-                if let Ok(e) = itch::OrderExecuted::ref_from_bytes(bytes) {
-                    self.execute(e.order_ref.get(), e.executed_shares.get(), None, ts);
-                }
+                let Ok(e) = itch::OrderExecuted::ref_from_bytes(bytes) else {
+                    return Err(bad_length(t, bytes));
+                };
+                let ts = self.begin(&e.header, TI_E, sink);
+                self.execute(e.order_ref.get(), e.executed_shares.get(), None, ts);
             }
             b'C' => {
-                if let Ok(e) = itch::OrderExecutedWithPrice::ref_from_bytes(bytes) {
-                    let price = (e.printable == b'Y').then(|| e.execution_price.get());
-                    self.execute(e.order_ref.get(), e.executed_shares.get(), Some(price), ts);
-                }
+                let Ok(e) = itch::OrderExecutedWithPrice::ref_from_bytes(bytes) else {
+                    return Err(bad_length(t, bytes));
+                };
+                let ts = self.begin(&e.header, TI_C, sink);
+                let price = (e.printable == b'Y').then(|| e.execution_price.get());
+                self.execute(e.order_ref.get(), e.executed_shares.get(), Some(price), ts);
             }
             b'X' => {
-                if let Ok(x) = itch::OrderCancel::ref_from_bytes(bytes) {
-                    if let Some((i, o)) = self.lookup(x.order_ref.get()) {
-                        self.reduce(i, o, x.cancelled_shares.get());
-                    }
+                let Ok(x) = itch::OrderCancel::ref_from_bytes(bytes) else {
+                    return Err(bad_length(t, bytes));
+                };
+                self.begin(&x.header, TI_X, sink);
+                if let Some((i, o)) = self.lookup(x.order_ref.get()) {
+                    self.reduce(i, o, x.cancelled_shares.get());
                 }
             }
-            b'D' => {
-                if let Ok(d) = itch::OrderDelete::ref_from_bytes(bytes) {
-                    if let Some((i, o)) = self.lookup(d.order_ref.get()) {
-                        self.reduce(i, o, o.shares);
-                    }
-                }
-            }
-            b'U' => {
-                if let Ok(u) = itch::OrderReplace::ref_from_bytes(bytes) {
-                    if let Some((i, o)) = self.lookup(u.original_order_ref.get()) {
-                        self.reduce(i, o, o.shares);
-                        self.add(
-                            o.locate,
-                            u.new_order_ref.get(),
-                            o.side,
-                            u.shares.get(),
-                            u.price.get(),
-                            None,
-                        );
-                    }
-                }
-            }
+            _ => return self.apply_other(t, bytes, sink),
+        }
+        Ok(())
+    }
+
+    /// Emits the boundaries the message's timestamp has reached and counts
+    /// it; returns the timestamp.
+    #[inline(always)]
+    fn begin<S: SnapshotSink>(&mut self, h: &itch::Header, type_index: usize, sink: &mut S) -> u64 {
+        let ts = h.timestamp_ns();
+        if ts >= self.next_due {
+            self.advance_time(ts, sink);
+        }
+        let c = &mut self.counters;
+        c.messages_applied += 1;
+        if let Some(n) = c.messages_by_type.get_mut(type_index) {
+            *n += 1;
+        }
+        ts
+    }
+
+    /// Every type but the book messages of [`Engine::apply_bytes`].
+    #[inline(never)]
+    fn apply_other<S: SnapshotSink>(
+        &mut self,
+        t: u8,
+        bytes: &[u8],
+        sink: &mut S,
+    ) -> Result<(), WireError> {
+        let Some(len) = itch::expected_length(t) else {
+            return Err(WireError::ItchUnknownType(t));
+        };
+        if bytes.len() != len {
+            return Err(bad_length(t, bytes));
+        }
+        let Ok((h, _)) = itch::Header::ref_from_prefix(bytes) else {
+            return Err(bad_length(t, bytes));
+        };
+        let ts = self.begin(h, usize::from(TYPE_INDEX[usize::from(t)]), sink);
+        let locate = h.stock_locate();
+        match t {
             b'P' => {
                 if let Ok(p) = itch::Trade::ref_from_bytes(bytes) {
                     self.learn_symbol(locate, &p.stock);
@@ -795,6 +928,7 @@ impl<'s> Engine<'s> {
                     }
                 }
             }
+            // Validated above: the book types never reach here.
             _ => {}
         }
         Ok(())
@@ -810,18 +944,16 @@ impl<'s> Engine<'s> {
     }
 
     /// The slot index and a copy of a live order; counts unknown references.
-    #[inline]
+    #[inline(always)]
     fn lookup(&mut self, order_ref: u64) -> Option<(usize, OrderSlot)> {
-        let found = self
-            .orders
-            .find(order_ref)
-            .and_then(|i| self.orders.at(i).map(|o| (i, *o)));
+        let found = self.orders.find_order(order_ref);
         if found.is_none() {
             self.counters.unknown_ref += 1;
         }
         found
     }
 
+    #[inline(always)]
     fn add(
         &mut self,
         locate: u16,
@@ -831,16 +963,20 @@ impl<'s> Engine<'s> {
         price: u32,
         stock: Option<&[u8; 8]>,
     ) {
-        if usize::from(locate) >= self.symbols.len() {
+        let Some(sym) = self.symbols.get_mut(usize::from(locate)) else {
             self.counters.locate_out_of_range += 1;
             return;
-        }
-        if shares == 0 || price == 0 || !(side == b'B' || side == b'S') {
+        };
+        // Non-short-circuit: one well-predicted branch, not one per test.
+        let is_bid = side == b'B';
+        if (shares == 0) | (price == 0) | !valid_side(side) {
             self.counters.rejected_adds += 1;
             return;
         }
         if let Some(stock) = stock {
-            self.learn_symbol(locate, stock);
+            if sym.symbol_len == 0 {
+                learn_cold(sym, stock);
+            }
         }
         let slot = OrderSlot {
             order_ref,
@@ -850,44 +986,41 @@ impl<'s> Engine<'s> {
             side,
             _pad: [0; 5],
         };
-        match self.orders.insert(slot) {
-            Ok(()) => {}
-            Err(InsertError::Duplicate) => {
-                self.counters.duplicate_ref += 1;
-                return;
-            }
-            Err(InsertError::Full) => {
-                self.counters.orders_refused_full += 1;
-                return;
-            }
-            Err(InsertError::ZeroRef) => {
-                self.counters.rejected_adds += 1;
-                return;
-            }
-        }
-        let Some((side_ref, is_bid)) = side_of(self.symbols, locate, side) else {
+        if let Err(e) = self.orders.insert(slot) {
+            refused(&mut self.counters, e);
             return;
-        };
+        }
+        let side_ref = if is_bid { &mut sym.bids } else { &mut sym.asks };
         if self.levels.add(side_ref, is_bid, price, shares).is_err() {
             self.orders.remove(order_ref);
             self.counters.levels_refused_full += 1;
         }
     }
 
+    /// Removes the live order `o` in slot `slot` whole (D, U).
+    #[inline(always)]
+    fn remove(&mut self, slot: usize, o: OrderSlot) {
+        self.orders.remove_at(slot);
+        self.take_from_level(o, o.shares, true);
+    }
+
     /// Takes `shares` off the live order `o` in slot `slot`; the order goes
     /// when none remain.
-    #[inline]
+    #[inline(always)]
     fn reduce(&mut self, slot: usize, o: OrderSlot, shares: u32) {
-        let gone = shares >= o.shares;
-        if shares > o.shares {
-            self.counters.oversized_reductions += 1;
+        if shares >= o.shares {
+            if shares > o.shares {
+                self.counters.oversized_reductions += 1;
+            }
+            self.remove(slot, o);
+        } else {
+            self.orders.sub_shares(slot, shares);
+            self.take_from_level(o, shares, false);
         }
-        let taken = shares.min(o.shares);
-        if gone {
-            self.orders.remove_at(slot);
-        } else if let Some(live) = self.orders.at_mut(slot) {
-            live.shares -= taken;
-        }
+    }
+
+    #[inline(always)]
+    fn take_from_level(&mut self, o: OrderSlot, taken: u32, gone: bool) {
         let found = match side_of(self.symbols, o.locate, o.side) {
             Some((side_ref, is_bid)) => self.levels.reduce(side_ref, is_bid, o.price, taken, gone),
             None => false,
@@ -924,7 +1057,21 @@ impl<'s> Engine<'s> {
             self.counters.locate_out_of_range += 1;
             return;
         };
-        self.geometry.record(ring, ts, price, shares);
+        // Timestamps ascend, so executions mostly land in the bucket of the
+        // previous one: keep its bounds, index and slot.
+        let bc = &mut self.bucket;
+        if !(bc.start <= ts && ts < bc.end) {
+            let (idx, slot) = self.geometry.bucket_of(ts);
+            let start = idx.saturating_mul(self.geometry.bucket_ns);
+            *bc = BucketCache {
+                start,
+                end: start.saturating_add(self.geometry.bucket_ns),
+                idx,
+                slot,
+            };
+        }
+        self.geometry
+            .record_at(ring, bc.idx, bc.slot, price, shares);
         if let Some(s) = self.symbols.get_mut(li) {
             s.last_exec_ns = s.last_exec_ns.max(ts);
         }
@@ -939,12 +1086,17 @@ impl<'s> Engine<'s> {
         self.counters.vwap_executions += 1;
     }
 
-    #[inline]
+    /// Emits every boundary at or before `ts` (the caller checked that there
+    /// is one, or that this is the first message).
+    #[cold]
+    #[inline(never)]
     fn advance_time<S: SnapshotSink>(&mut self, ts: u64, sink: &mut S) {
         let i = self.interval_ns;
         let Some(mut b) = self.next_boundary else {
             // First message: the first boundary is the first multiple of I after it.
-            self.next_boundary = Some((ts / i + 1) * i);
+            let b = (ts / i + 1) * i;
+            self.next_boundary = Some(b);
+            self.next_due = b;
             return;
         };
         if b > ts {
@@ -967,8 +1119,10 @@ impl<'s> Engine<'s> {
             b += i;
         }
         self.next_boundary = Some(b);
+        self.next_due = b;
     }
 
+    #[inline(never)]
     fn emit_boundary<S: SnapshotSink>(&mut self, b: u64, sink: &mut S) {
         let window_start = b.saturating_sub(self.geometry.window_ns);
         let n = self.geometry.buckets;
@@ -1017,3 +1171,13 @@ impl<'s> Engine<'s> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod side_tests {
+    #[test]
+    fn valid_side_is_b_or_s() {
+        for b in 0..=255u8 {
+            assert_eq!(super::valid_side(b), b == b'B' || b == b'S', "{b:#x}");
+        }
+    }
+}
