@@ -102,11 +102,11 @@ for shape in "${SHAPES[@]}"; do
   locates=$(( symbols + 1 ))
   echo "$orders $levels $locates $(stat -c %s "$f")" >"$RES/$name.sizing"
   cat "$f" >/dev/null   # page cache warm for every run alike
-  echo "== perf-engine: $name: $RUNS runs sized (orders $orders, levels $levels, locates $locates), 1 with defaults"
+  echo "== perf-engine: $name: $RUNS runs with the default tables, $RUNS sized (orders $orders, levels $levels, locates $locates), interleaved"
   for r in $(seq 1 "$RUNS"); do
+    run_one "$name-default" "$f" "$r"
     run_one "$name-sized" "$f" "$r" --max-orders "$orders" --max-levels "$levels" --max-locates "$locates"
   done
-  run_one "$name-default" "$f" 1
   if [ "$BASELINE" -eq 1 ]; then
     echo "== perf-engine: $name: itch-book baseline ($RUNS runs)"
     /usr/bin/time -v -o "$RES/$name-itchbook.time" \
@@ -164,7 +164,7 @@ for name in ("50sym", "2000sym"):
     o, l, s, size = open(f"{res}/{name}.sizing").read().split()
     print(f"{name:<8} input {messages:,} messages, {int(size)/2**20:.0f} MiB BinaryFILE")
     for label, n, cfg in ((f"{name}-sized", runs, f"tickwire sized: orders {o}, levels {l}, locates {s}"),
-                          (f"{name}-default", 1, "tickwire defaults (4Mi orders, 4Mi levels)")):
+                          (f"{name}-default", runs, "tickwire defaults (4Mi orders, 4Mi levels)")):
         e = engine(label, n)
         if e["refused"]:
             problems.append(f"{label}: {e['refused']} adds refused for capacity (sizing too small)")
