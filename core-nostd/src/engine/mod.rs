@@ -788,6 +788,8 @@ impl<'s> Engine<'s> {
             return Err(WireError::ItchEmpty);
         };
         // The book messages, by frequency. Each arm's cast is the length check.
+        // A and F keep separate arms: one arm for both (F read as its A
+        // prefix) measured 4% slower on the 2,000-symbol file.
         match t {
             b'A' => {
                 let Ok(a) = itch::AddOrder::ref_from_bytes(bytes) else {
