@@ -4,7 +4,7 @@
 use crate::book::Level;
 use crate::book::{InsertError, LevelArena, OrderSlot, OrderTable, SideRef, SymbolState};
 use crate::vwap::{vwap_price4, VwapBucket, WindowGeometry};
-use crate::wire::itch::{self, Message};
+use crate::wire::itch::{self, ItchMessage, Message};
 use crate::wire::{classify_frame, FilterReason, Frame, MoldPacket, WireError};
 use zerocopy::FromBytes;
 
@@ -788,14 +788,22 @@ impl<'s> Engine<'s> {
             return Err(WireError::ItchEmpty);
         };
         // The book messages, by frequency. Each arm's cast is the length check.
-        // A and F keep separate arms: one arm for both (F read as its A
-        // prefix) measured 4% slower on the 2,000-symbol file.
         match t {
-            b'A' => {
-                let Ok(a) = itch::AddOrder::ref_from_bytes(bytes) else {
+            b'A' | b'F' => {
+                // F is A plus a 4-byte attribution: its first 36 bytes read
+                // as an A, so one arm serves both once the length is exact.
+                let (exact, ti) = if t == b'A' {
+                    (itch::AddOrder::LEN, TI_A)
+                } else {
+                    (itch::AddOrderMpid::LEN, TI_F)
+                };
+                let Ok((a, _)) = itch::AddOrder::ref_from_prefix(bytes) else {
                     return Err(bad_length(t, bytes));
                 };
-                self.begin(&a.header, TI_A, sink);
+                if bytes.len() != exact {
+                    return Err(bad_length(t, bytes));
+                }
+                self.begin(&a.header, ti, sink);
                 self.add(
                     a.header.stock_locate(),
                     a.order_ref.get(),
@@ -830,20 +838,6 @@ impl<'s> Engine<'s> {
                         None,
                     );
                 }
-            }
-            b'F' => {
-                let Ok(a) = itch::AddOrderMpid::ref_from_bytes(bytes) else {
-                    return Err(bad_length(t, bytes));
-                };
-                self.begin(&a.header, TI_F, sink);
-                self.add(
-                    a.header.stock_locate(),
-                    a.order_ref.get(),
-                    a.side,
-                    a.shares.get(),
-                    a.price.get(),
-                    Some(&a.stock),
-                );
             }
             b'E' => {
                 let Ok(e) = itch::OrderExecuted::ref_from_bytes(bytes) else {
