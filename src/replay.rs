@@ -38,6 +38,17 @@ fn prefetch2([a, b]: [*const u8; 2]) {
     prefetch(b);
 }
 
+/// Classifies a pcap record's frame (None for a read error or the end).
+fn classify_record<'a>(
+    r: &Option<Result<crate::pcap::Record<'a>, crate::pcap::PcapError>>,
+    ports: &[u16],
+) -> Option<Result<tickwire_core::wire::Frame<'a>, tickwire_core::wire::WireError>> {
+    match r {
+        Some(Ok(rec)) => Some(tickwire_core::wire::classify_frame(rec.data, ports)),
+        _ => None,
+    }
+}
+
 /// How many messages ahead of the one being applied the replayer prefetches.
 const LOOKAHEAD: usize = 16;
 
@@ -466,26 +477,30 @@ pub fn replay<S: SnapshotSink>(
         }
         InputFormat::Pcap => {
             let mut reader = PcapReader::new(data).map_err(|e| anyhow::anyhow!("pcap: {e}"))?;
+            // Each record is classified once, one record ahead, so that the
+            // order slots its messages touch can be prefetched first.
             let mut next = reader.next();
+            let mut next_frame = classify_record(&next, &opts.ports);
+            if let Some(Ok(tickwire_core::wire::Frame::Mold { packet, .. })) = &next_frame {
+                engine.prefetch_packet(packet, prefetch);
+            }
             while let Some(item) = next {
+                let frame = next_frame;
                 next = reader.next();
-                // Prefetch the order slots of the next frame's messages.
-                if let Some(Ok(n)) = &next {
-                    if let Ok(tickwire_core::wire::Frame::Mold { packet, .. }) =
-                        tickwire_core::wire::classify_frame(n.data, &opts.ports)
-                    {
-                        engine.prefetch_packet(&packet, prefetch);
-                    }
+                next_frame = classify_record(&next, &opts.ports);
+                if let Some(Ok(tickwire_core::wire::Frame::Mold { packet, .. })) = &next_frame {
+                    engine.prefetch_packet(packet, prefetch);
                 }
-                match item {
-                    Ok(rec) => {
+                match (item, frame) {
+                    (Ok(_), Some(frame)) => {
                         records += 1;
-                        engine.on_frame(rec.data, &opts.ports, sink);
+                        engine.on_classified(frame, sink);
                         if records & 0x3ff == 0 {
                             progress.tick(reader.offset(), records);
                         }
                     }
-                    Err(e) => input_error = Some(e.to_string()),
+                    (Err(e), _) => input_error = Some(e.to_string()),
+                    (Ok(_), None) => {}
                 }
             }
         }

@@ -638,7 +638,19 @@ impl<'s> Engine<'s> {
         ports: &[u16],
         sink: &mut S,
     ) -> PacketOutcome {
-        match classify_frame(frame, ports) {
+        self.on_classified(classify_frame(frame, ports), sink)
+    }
+
+    /// Sequences and applies a frame already classified by
+    /// [`classify_frame`] (callers that classify ahead, to prefetch, pass the
+    /// result here instead of classifying twice).
+    #[inline]
+    pub fn on_classified<S: SnapshotSink>(
+        &mut self,
+        frame: Result<Frame<'_>, WireError>,
+        sink: &mut S,
+    ) -> PacketOutcome {
+        match frame {
             Ok(Frame::Mold { packet, .. }) => self.on_packet(&packet, sink),
             Ok(Frame::Filtered(reason)) => {
                 self.counters.packets_filtered += 1;

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 use tickwire_core::book::{Level, OrderSlot, SymbolState};
 use tickwire_core::engine::{Counters, Engine, EngineConfig, Storage};
 use tickwire_core::vwap::VwapBucket;
+use tickwire_core::wire::{classify_frame, Frame, WireError};
 
 use super::tx::{TxCounters, TxSink};
 use crate::dpdk::{self, signal, DpdkBox, MbufBurst, RxQueue};
@@ -111,16 +112,6 @@ pub fn histogram(tsc_hz: u64) -> Result<Histogram<u64>, String> {
     Histogram::new_with_bounds(1, (tsc_hz * 10).max(2), 3).map_err(|e| format!("histogram: {e}"))
 }
 
-/// Prefetches the order-table slots the messages of `frame` will look up.
-#[inline]
-fn prefetch_orders(eng: &Engine<'_>, frame: &[u8], ports: &[u16]) {
-    if let Ok(tickwire_core::wire::Frame::Mold { packet, .. }) =
-        tickwire_core::wire::classify_frame(frame, ports)
-    {
-        eng.prefetch_packet(&packet, dpdk::prefetch0);
-    }
-}
-
 /// Runs the poll loop until quit or idle exit.
 pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
     let WorkerContext {
@@ -170,22 +161,24 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
             rx_bursts += 1;
             rx_packets += n as u64;
             sink.now_ns = to_ns(now);
-            // Warm the first frame's order slots, then stay one frame ahead.
-            if let Some(first) = rx.first() {
-                prefetch_orders(&eng, first.data(), &ports);
-            }
-            for i in 0..n {
-                if let Some(next) = rx.get(i + 1) {
-                    prefetch_orders(&eng, next.data(), &ports);
-                }
-                if let Some(after) = rx.get(i + 2) {
-                    dpdk::prefetch0(after.data().as_ptr());
-                }
-                let m = &rx[i];
+            // Classify the burst once; prefetch the order slots of the next
+            // frame's messages while applying the current one.
+            let mut frames = [Err(WireError::EthernetTruncated); RX_BURST];
+            for (f, m) in frames.iter_mut().zip(rx.iter()) {
+                *f = classify_frame(m.data(), &ports);
                 if m.nb_segs() > 1 {
                     multi_seg += 1;
                 }
-                eng.on_frame(m.data(), &ports, &mut sink);
+            }
+            let frames = &frames[..n.min(RX_BURST)];
+            if let Some(Ok(Frame::Mold { packet, .. })) = frames.first() {
+                eng.prefetch_packet(packet, dpdk::prefetch0);
+            }
+            for (i, frame) in frames.iter().enumerate() {
+                if let Some(Ok(Frame::Mold { packet, .. })) = frames.get(i + 1) {
+                    eng.prefetch_packet(packet, dpdk::prefetch0);
+                }
+                eng.on_classified(*frame, &mut sink);
                 // Snapshots go out as soon as the frame that crossed a
                 // boundary is handled, not at the end of the burst.
                 if sink.has_output() {
