@@ -316,6 +316,8 @@ impl Progress {
 struct Checkpoints<'o> {
     every: u64,
     seen: Vec<bool>,
+    /// The locates `seen` marks, ascending, so a dump visits only those.
+    listed: Vec<u16>,
     out: &'o mut dyn Write,
 }
 
@@ -324,24 +326,25 @@ impl Checkpoints<'_> {
         // Only adds the engine could apply (whole messages) name a locate.
         if let [t @ (b'A' | b'F'), hi, lo, ..] = msg {
             if tickwire_core::wire::itch::expected_length(*t) == Some(msg.len()) {
-                self.seen[usize::from(u16::from_be_bytes([*hi, *lo]))] = true;
+                let locate = u16::from_be_bytes([*hi, *lo]);
+                if !std::mem::replace(&mut self.seen[usize::from(locate)], true) {
+                    let at = self.listed.partition_point(|&l| l < locate);
+                    self.listed.insert(at, locate);
+                }
             }
         }
     }
 
     fn dump(&mut self, k: u64, engine: &Engine<'_>) -> io::Result<()> {
-        for (locate, _) in self.seen.iter().enumerate().filter(|(_, s)| **s) {
-            let l = locate as u16;
-            let side = |q: Option<tickwire_core::engine::Quote>| match q {
-                Some(q) => format!("{} {}", q.price, q.shares),
-                None => "- -".to_owned(),
-            };
-            writeln!(
-                self.out,
-                "CHK {k} {locate} {} {}",
-                side(engine.best_bid(l)),
-                side(engine.best_ask(l))
-            )?;
+        for &locate in &self.listed {
+            write!(self.out, "CHK {k} {locate}")?;
+            for q in [engine.best_bid(locate), engine.best_ask(locate)] {
+                match q {
+                    Some(q) => write!(self.out, " {} {}", q.price, q.shares)?,
+                    None => self.out.write_all(b" - -")?,
+                }
+            }
+            self.out.write_all(b"\n")?;
         }
         Ok(())
     }
@@ -452,6 +455,7 @@ pub fn replay<S: SnapshotSink>(
         (Some(every), Some(out)) if every > 0 => Some(Checkpoints {
             every,
             seen: vec![false; 1 << 16],
+            listed: Vec::new(),
             out,
         }),
         _ => None,
