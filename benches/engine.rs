@@ -129,9 +129,18 @@ fn fix(c: &mut Criterion) {
     let mut buf = [0u8; 512];
     let mut g = c.benchmark_group("fix");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("encode_snapshot", |b| {
+    // Snapshots of one boundary share their SendingTime (formatted once).
+    g.bench_function("encode_snapshot_same_time", |b| {
         b.iter(|| {
             black_box(s.encode_snapshot(black_box(&snap), 1_710_513_000_123_456_789, &mut buf))
+        })
+    });
+    // A new SendingTime for every message: the time is formatted each time.
+    let mut t = 1_710_513_000_123_456_789u64;
+    g.bench_function("encode_snapshot_new_time", |b| {
+        b.iter(|| {
+            t += 1_000;
+            black_box(s.encode_snapshot(black_box(&snap), t, &mut buf))
         })
     });
     g.finish();

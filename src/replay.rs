@@ -166,6 +166,9 @@ pub struct FixWriter<W: Write> {
     /// FIX bytes written.
     pub bytes: u64,
     error: Option<io::Error>,
+    /// Wall-clock SendingTime of the boundary being written: read once per
+    /// boundary, since its snapshots go out together.
+    wall: Option<(u64, u64)>,
 }
 
 impl<W: Write> std::fmt::Debug for FixWriter<W> {
@@ -188,6 +191,7 @@ impl<W: Write> FixWriter<W> {
             messages: 0,
             bytes: 0,
             error: None,
+            wall: None,
         }
     }
 
@@ -207,9 +211,16 @@ impl<W: Write> SnapshotSink for FixWriter<W> {
             return;
         }
         let t = match self.clock {
-            SendingClock::Wall => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64),
+            SendingClock::Wall => match self.wall {
+                Some((boundary, t)) if boundary == snap.boundary_ns => t,
+                _ => {
+                    let t = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos() as u64);
+                    self.wall = Some((snap.boundary_ns, t));
+                    t
+                }
+            },
             SendingClock::Event { midnight_epoch_s } => {
                 midnight_epoch_s * 1_000_000_000 + snap.boundary_ns
             }

@@ -113,7 +113,15 @@ pub struct FixSession {
     target: CompId,
     next_seq: u64,
     precision: TimePrecision,
+    /// SendingTime as last formatted: snapshots of one boundary (or one
+    /// burst) share it, so it is formatted once and copied after that.
+    time_ns: Option<u64>,
+    time_text: [u8; TIME_TEXT_MAX],
+    time_len: u8,
 }
+
+/// Longest SendingTime text: `YYYYMMDD-HH:MM:SS.fffffffff`.
+const TIME_TEXT_MAX: usize = 27;
 
 /// A cursor over the output buffer that reports running out as an error.
 struct Out<'a> {
@@ -208,6 +216,9 @@ impl FixSession {
             target: CompId::new(target)?,
             next_seq: 1,
             precision,
+            time_ns: None,
+            time_text: [0; TIME_TEXT_MAX],
+            time_len: 0,
         })
     }
 
@@ -243,7 +254,19 @@ impl FixSession {
         o.uint(self.next_seq)?;
         o.byte(SOH)?;
         o.tag(b"52")?;
-        self.sending_time(&mut o, sending_time_ns)?;
+        if self.time_ns != Some(sending_time_ns) {
+            let mut t = Out {
+                buf: &mut self.time_text,
+                pos: 0,
+            };
+            // u64 nanoseconds end in the year 2554: the text always fits
+            // TIME_TEXT_MAX, so this error cannot occur (no panic either way).
+            format_sending_time(&mut t, sending_time_ns, self.precision)
+                .map_err(|_| FixError::BodyTooLong)?;
+            self.time_len = t.pos as u8;
+            self.time_ns = Some(sending_time_ns);
+        }
+        o.put(&self.time_text[..usize::from(self.time_len)])?;
         o.byte(SOH)?;
         o.tag(b"55")?;
         if snap.symbol.is_empty() {
@@ -299,8 +322,11 @@ impl FixSession {
         self.next_seq += 1;
         Ok(o.pos)
     }
+}
 
-    fn sending_time(&self, o: &mut Out<'_>, ns: u64) -> Result<(), FixError> {
+/// Formats `ns` since the epoch as FIX UTCTimestamp with `precision`.
+fn format_sending_time(o: &mut Out<'_>, ns: u64, precision: TimePrecision) -> Result<(), FixError> {
+    {
         let secs = ns / 1_000_000_000;
         let frac = ns % 1_000_000_000;
         let (y, m, d) = civil_from_days((secs / 86_400) as i64);
@@ -315,7 +341,7 @@ impl FixSession {
         o.byte(b':')?;
         o.padded(sod % 60, 2)?;
         o.byte(b'.')?;
-        let digits = self.precision.digits();
+        let digits = precision.digits();
         o.padded(frac / 10u64.pow(9 - digits as u32), digits)
     }
 }
@@ -401,6 +427,22 @@ mod tests {
         assert_eq!(s.next_seq(), 1);
         let mut exact = std::vec![0u8; full];
         assert_eq!(s.encode_snapshot(&snap(), T, &mut exact), Ok(full));
+    }
+
+    #[test]
+    fn sending_time_follows_every_change() {
+        let mut s = FixSession::new(b"A", b"B", TimePrecision::Millis).unwrap();
+        let mut buf = [0u8; 512];
+        for (t, want) in [
+            (T, "20240315-14:30:00.123"),
+            (T, "20240315-14:30:00.123"),
+            (T + 1_000_000, "20240315-14:30:00.124"),
+            (0, "19700101-00:00:00.000"),
+        ] {
+            let n = s.encode_snapshot(&snap(), t, &mut buf).unwrap();
+            let m = core::str::from_utf8(&buf[..n]).unwrap();
+            assert!(m.contains(&std::format!("\x0152={want}\x01")), "{m}");
+        }
     }
 
     #[test]
