@@ -13,8 +13,14 @@ use crate::engine::Snapshot;
 const SOH: u8 = 0x01;
 /// Longest SenderCompID / TargetCompID accepted.
 pub const MAX_COMP_ID: usize = 32;
-/// BodyLength digits reserved while the body is written.
-const BODY_LEN_DIGITS: usize = 6;
+/// BodyLength digits assumed while the body is written: snapshot bodies are
+/// 100 to 999 bytes, so the body lands where it belongs; any other length
+/// slides it once.
+const BODY_LEN_DIGITS: usize = 3;
+/// Most BodyLength digits accepted.
+const BODY_LEN_MAX_DIGITS: usize = 6;
+/// Longest constant run `35=W|49=…|56=…|34=`.
+const PREFIX_MAX: usize = 5 + 3 + MAX_COMP_ID + 1 + 3 + MAX_COMP_ID + 1 + 3;
 const BEGIN: &[u8] = b"8=FIX.4.4\x019=";
 
 /// Errors from FIX configuration and encoding.
@@ -118,6 +124,9 @@ pub struct FixSession {
     time_ns: Option<u64>,
     time_text: [u8; TIME_TEXT_MAX],
     time_len: u8,
+    /// `35=W|49=SENDER|56=TARGET|34=`, the same in every message.
+    prefix: [u8; PREFIX_MAX],
+    prefix_len: u8,
 }
 
 /// Longest SendingTime text: `YYYYMMDD-HH:MM:SS.fffffffff`.
@@ -211,15 +220,39 @@ pub const fn civil_from_days(days: i64) -> (i64, u32, u32) {
 impl FixSession {
     /// A session whose first message gets MsgSeqNum 1.
     pub fn new(sender: &[u8], target: &[u8], precision: TimePrecision) -> Result<Self, FixError> {
+        let (sender, target) = (CompId::new(sender)?, CompId::new(target)?);
+        let mut prefix = [0u8; PREFIX_MAX];
+        let mut p = Out {
+            buf: &mut prefix,
+            pos: 0,
+        };
+        p.put(b"35=W\x0149=")?;
+        p.put(sender.as_bytes())?;
+        p.put(b"\x0156=")?;
+        p.put(target.as_bytes())?;
+        p.put(b"\x0134=")?;
+        let prefix_len = p.pos as u8;
         Ok(Self {
-            sender: CompId::new(sender)?,
-            target: CompId::new(target)?,
+            sender,
+            target,
             next_seq: 1,
             precision,
             time_ns: None,
             time_text: [0; TIME_TEXT_MAX],
             time_len: 0,
+            prefix,
+            prefix_len,
         })
+    }
+
+    /// SenderCompID (49).
+    pub fn sender(&self) -> &[u8] {
+        self.sender.as_bytes()
+    }
+
+    /// TargetCompID (56).
+    pub fn target(&self) -> &[u8] {
+        self.target.as_bytes()
     }
 
     /// The MsgSeqNum the next message will carry.
@@ -243,14 +276,7 @@ impl FixSession {
             buf: out,
             pos: body_start,
         };
-        o.put(b"35=W\x01")?;
-        o.tag(b"49")?;
-        o.put(self.sender.as_bytes())?;
-        o.byte(SOH)?;
-        o.tag(b"56")?;
-        o.put(self.target.as_bytes())?;
-        o.byte(SOH)?;
-        o.tag(b"34")?;
+        o.put(&self.prefix[..usize::from(self.prefix_len)])?;
         o.uint(self.next_seq)?;
         o.byte(SOH)?;
         o.tag(b"52")?;
@@ -300,20 +326,26 @@ impl FixSession {
         o.byte(SOH)?;
         let body_end = o.pos;
 
-        // Header with the exact BodyLength, then slide the body up against it.
-        let body_len = (body_end - body_start) as u64;
+        // Header with the exact BodyLength; the body moves only when that is
+        // not BODY_LEN_DIGITS long.
+        let body_len = body_end - body_start;
         let mut digits = [0u8; 20];
-        let nd = fmt_u64(body_len, &mut digits);
-        if nd > BODY_LEN_DIGITS {
+        let nd = fmt_u64(body_len as u64, &mut digits);
+        if nd > BODY_LEN_MAX_DIGITS {
             return Err(FixError::BodyTooLong);
         }
         let header_len = BEGIN.len() + nd + 1;
         let buf = o.buf;
-        buf.copy_within(body_start..body_end, header_len);
+        if header_len != body_start {
+            if header_len + body_len > buf.len() {
+                return Err(FixError::BufferTooSmall);
+            }
+            buf.copy_within(body_start..body_end, header_len);
+        }
         buf[..BEGIN.len()].copy_from_slice(BEGIN);
         buf[BEGIN.len()..BEGIN.len() + nd].copy_from_slice(&digits[20 - nd..]);
         buf[header_len - 1] = SOH;
-        let msg_end = header_len + (body_end - body_start);
+        let msg_end = header_len + body_len;
         let sum = buf[..msg_end].iter().fold(0u8, |a, &b| a.wrapping_add(b));
         let mut o = Out { buf, pos: msg_end };
         o.put(b"10=")?;
@@ -384,6 +416,7 @@ mod tests {
         let want = std::format!("{no_sum}10={sum:03}\x01");
         assert_eq!(core::str::from_utf8(&buf[..n]).unwrap(), want);
         assert_eq!(s.next_seq(), 2);
+        assert_eq!((s.sender(), s.target()), (&b"TICKWIRE"[..], &b"CLIENT"[..]));
     }
 
     #[test]
@@ -427,6 +460,37 @@ mod tests {
         assert_eq!(s.next_seq(), 1);
         let mut exact = std::vec![0u8; full];
         assert_eq!(s.encode_snapshot(&snap(), T, &mut exact), Ok(full));
+    }
+
+    #[test]
+    fn short_bodies_slide_into_place() {
+        // No book, one-letter CompIDs and symbol: a body under 100 bytes, so
+        // BodyLength has 2 digits and the body moves once.
+        let mut s = FixSession::new(b"A", b"B", TimePrecision::Millis).unwrap();
+        let sn = Snapshot {
+            bid: None,
+            ask: None,
+            symbol: b"Z",
+            ..snap()
+        };
+        let mut buf = [0u8; 512];
+        let n = s.encode_snapshot(&sn, T, &mut buf).unwrap();
+        let m = core::str::from_utf8(&buf[..n]).unwrap();
+        let body_start = m.find("\x0135=").unwrap() + 1;
+        let tail = m.rfind("10=").unwrap();
+        let declared: usize = m[12..body_start - 1].parse().unwrap();
+        assert!(declared < 100, "{m}");
+        assert_eq!(declared, tail - body_start);
+        assert!(
+            m.starts_with("8=FIX.4.4\x019=") && m.contains("\x0135=W\x0149=A\x0156=B\x0134=1\x01"),
+            "{m}"
+        );
+        let sum = m.as_bytes()[..tail]
+            .iter()
+            .map(|&b| u32::from(b))
+            .sum::<u32>()
+            % 256;
+        assert_eq!(&m[tail + 3..tail + 6], std::format!("{sum:03}"));
     }
 
     #[test]
