@@ -401,6 +401,22 @@ mod tests {
         }
     }
 
+    /// Checks BodyLength and CheckSum of one message by an independent count;
+    /// returns the BodyLength.
+    fn check_framing(m: &str) -> usize {
+        let body_start = m.find("\x0135=").unwrap() + 1;
+        let tail = m.rfind("10=").unwrap();
+        let declared: usize = m[12..body_start - 1].parse().unwrap();
+        assert_eq!(declared, tail - body_start, "{m}");
+        let sum = m.as_bytes()[..tail]
+            .iter()
+            .map(|&b| u32::from(b))
+            .sum::<u32>()
+            % 256;
+        assert_eq!(&m[tail + 3..tail + 6], std::format!("{sum:03}"), "{m}");
+        declared
+    }
+
     /// 2024-03-15 14:30:00.123456789 UTC
     const T: u64 = 1_710_513_000_123_456_789;
 
@@ -431,16 +447,7 @@ mod tests {
         let m = core::str::from_utf8(&buf[..n]).unwrap();
         assert!(m.contains("\x0152=20240315-14:30:00.123456789\x01"), "{m}");
         assert!(m.contains("\x0155=LOCATE7\x01268=2\x01269=1\x01"), "{m}");
-        let body_start = m.find("\x0135=").unwrap() + 1;
-        let tail = m.rfind("10=").unwrap();
-        let declared: usize = m[12..body_start - 1].parse().unwrap();
-        assert_eq!(declared, tail - body_start);
-        let sum = m.as_bytes()[..tail]
-            .iter()
-            .map(|&b| u32::from(b))
-            .sum::<u32>()
-            % 256;
-        assert_eq!(&m[tail + 3..tail + 6], std::format!("{sum:03}"));
+        check_framing(m);
     }
 
     #[test]
@@ -476,21 +483,11 @@ mod tests {
         let mut buf = [0u8; 512];
         let n = s.encode_snapshot(&sn, T, &mut buf).unwrap();
         let m = core::str::from_utf8(&buf[..n]).unwrap();
-        let body_start = m.find("\x0135=").unwrap() + 1;
-        let tail = m.rfind("10=").unwrap();
-        let declared: usize = m[12..body_start - 1].parse().unwrap();
-        assert!(declared < 100, "{m}");
-        assert_eq!(declared, tail - body_start);
+        assert!(check_framing(m) < 100, "{m}");
         assert!(
             m.starts_with("8=FIX.4.4\x019=") && m.contains("\x0135=W\x0149=A\x0156=B\x0134=1\x01"),
             "{m}"
         );
-        let sum = m.as_bytes()[..tail]
-            .iter()
-            .map(|&b| u32::from(b))
-            .sum::<u32>()
-            % 256;
-        assert_eq!(&m[tail + 3..tail + 6], std::format!("{sum:03}"));
     }
 
     #[test]

@@ -31,6 +31,19 @@ pub struct OrderSlot {
 }
 
 impl OrderSlot {
+    /// A live order.
+    #[inline]
+    pub const fn new(order_ref: u64, price: u32, shares: u32, locate: u16, side: u8) -> Self {
+        Self {
+            order_ref,
+            price,
+            shares,
+            locate,
+            side,
+            _pad: [0; 5],
+        }
+    }
+
     /// An empty slot.
     pub const EMPTY: Self = Self {
         order_ref: 0,
@@ -237,14 +250,7 @@ impl<'s> OrderTable<'s> {
         locate: u16,
         side: u8,
     ) -> Result<(), InsertError> {
-        let order = OrderSlot {
-            order_ref,
-            price,
-            shares,
-            locate,
-            side,
-            _pad: [0; 5],
-        };
+        let order = OrderSlot::new(order_ref, price, shares, locate, side);
         let full = self.len >= self.max_live;
         let mut cur = order;
         let mut i = hash(cur.order_ref) as usize & self.mask;

@@ -986,14 +986,7 @@ impl<'s> Engine<'s> {
                 learn_cold(sym, stock);
             }
         }
-        let slot = OrderSlot {
-            order_ref,
-            price,
-            shares,
-            locate,
-            side,
-            _pad: [0; 5],
-        };
+        let slot = OrderSlot::new(order_ref, price, shares, locate, side);
         if let Err(e) = self.orders.insert(slot) {
             refused(&mut self.counters, e);
             return;
