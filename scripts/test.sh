@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test tickwire has: formatting, clippy, unit/property/integration tests
 # (the DPDK ones on virtual devices), the no_std proof, the cross-checks against
-# independent ITCH implementations, and a short fuzz run where nightly exists.
+# independent ITCH implementations, and a short libFuzzer run of every target.
 # Installs what it needs first (scripts/setup.sh). Run as root (DPDK vdevs and
 # network namespaces need it).
 set -euo pipefail
