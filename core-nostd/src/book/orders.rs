@@ -153,12 +153,6 @@ impl<'s> OrderTable<'s> {
         }
     }
 
-    /// Hints the CPU to fetch the slot a lookup of `order_ref` starts at.
-    #[inline]
-    pub fn home_slot(&self, order_ref: u64) -> Option<&OrderSlot> {
-        self.slots.get(hash(order_ref) as usize & self.mask)
-    }
-
     /// The address of the slot a lookup of `order_ref` starts at, for a
     /// prefetch (nothing is read through it).
     #[inline]

@@ -586,25 +586,8 @@ impl<'s> Engine<'s> {
         self.next_boundary
     }
 
-    /// The address of the order-table slot that applying `msg` will read
-    /// first (for messages naming an order), so that a caller with a prefetch
-    /// instruction can fetch it ahead of time. The core forbids `unsafe`, so it
-    /// only names the address; nothing is read through it here.
-    #[inline]
-    pub fn prefetch_hint(&self, msg: &[u8]) -> Option<*const u8> {
-        // Adds go to consecutive slots, already warm; these look one up.
-        let ref_bytes = match msg.first()? {
-            b'E' | b'C' | b'X' | b'D' | b'U' => msg.get(11..19)?,
-            _ => return None,
-        };
-        let mut r = [0u8; 8];
-        r.copy_from_slice(ref_bytes);
-        self.orders
-            .home_slot(u64::from_be_bytes(r))
-            .map(|s| (s as *const OrderSlot).cast::<u8>())
-    }
-
-    /// Like [`Engine::prefetch_hint`], without looking at the type: what a
+    /// For a caller with a prefetch instruction (the core forbids `unsafe`, so
+    /// it only names addresses), without looking at the type: what a
     /// hit at the order-table slot that the reference at bytes 11..19 hashes
     /// to reads, as its first and last byte (the slot and the next slot's
     /// reference, which a removal checks; one or two cache lines). That is
