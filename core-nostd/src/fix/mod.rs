@@ -10,6 +10,10 @@ use core::fmt;
 
 use crate::engine::Snapshot;
 
+pub mod parse;
+pub mod session;
+pub mod writer;
+
 const SOH: u8 = 0x01;
 /// Longest SenderCompID / TargetCompID accepted.
 pub const MAX_COMP_ID: usize = 32;
