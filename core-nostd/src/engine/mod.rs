@@ -8,6 +8,9 @@ use crate::wire::itch::{self, ItchMessage, Message};
 use crate::wire::{classify_frame, FilterReason, Frame, MoldPacket, WireError};
 use zerocopy::FromBytes;
 
+mod record;
+pub use record::{BookRecord, RECORD_DEPTH};
+
 /// Sessions tracked at once (a feed normally has one per day).
 pub const MAX_SESSIONS: usize = 8;
 /// Most VWAP buckets a window may need (`window / gcd(interval, window)`).
@@ -175,6 +178,28 @@ pub struct Snapshot<'a> {
 pub trait SnapshotSink {
     /// Called once per snapshot, in emission order.
     fn on_snapshot(&mut self, snapshot: &Snapshot<'_>);
+
+    /// Levels per side wanted in book records (0, the default: no records).
+    /// At most [`RECORD_DEPTH`].
+    fn record_depth(&self) -> usize {
+        0
+    }
+
+    /// Called at a boundary for each locate whose book changed since the
+    /// last boundary, whose VWAP window holds executions, or whose window
+    /// just emptied, in locate order. The sink hands `fill` a record to fill
+    /// in place (in its ring's memory, say) and returns whether it took it;
+    /// `false` (full) keeps the locate marked changed for the next boundary.
+    fn on_record(&mut self, fill: impl FnOnce(&mut BookRecord)) -> bool {
+        let _ = fill;
+        false
+    }
+
+    /// A stock directory message named `symbol` (8 bytes, space padded) for
+    /// `locate`.
+    fn on_directory(&mut self, locate: u16, symbol: &[u8; 8]) {
+        let _ = (locate, symbol);
+    }
 }
 
 impl<F: FnMut(&Snapshot<'_>)> SnapshotSink for F {
@@ -302,6 +327,11 @@ pub struct Counters {
     pub vwap_executions: u64,
     /// Snapshots emitted.
     pub snapshots: u64,
+    /// Book records handed to the sink (publisher mode).
+    pub records: u64,
+    /// Book records the sink could not take (its ring was full); the locate
+    /// stays marked changed and goes out at the next boundary.
+    pub records_refused: u64,
 }
 
 impl Default for Counters {
@@ -332,6 +362,8 @@ impl Default for Counters {
             book_mismatch: 0,
             vwap_executions: 0,
             snapshots: 0,
+            records: 0,
+            records_refused: 0,
         }
     }
 }
@@ -480,6 +512,9 @@ pub struct Engine<'s> {
     last_exec_any: Option<u64>,
     active: [u64; LOCATES / 64],
     active_count: u32,
+    /// Locates whose book changed since the last boundary (book records).
+    dirty: [u64; LOCATES / 64],
+    dirty_any: bool,
     bucket: BucketCache,
     sessions: [Option<SessionSeq>; MAX_SESSIONS],
     counters: Counters,
@@ -521,6 +556,8 @@ impl<'s> Engine<'s> {
             last_exec_any: None,
             active: [0; LOCATES / 64],
             active_count: 0,
+            dirty: [0; LOCATES / 64],
+            dirty_any: false,
             bucket: BucketCache::EMPTY,
             sessions: [None; MAX_SESSIONS],
             counters: Counters::default(),
@@ -914,7 +951,10 @@ impl<'s> Engine<'s> {
             b'R' => {
                 if let Ok(r) = itch::StockDirectory::ref_from_bytes(bytes) {
                     match self.symbols.get_mut(usize::from(locate)) {
-                        Some(s) => s.set_symbol(&r.stock),
+                        Some(s) => {
+                            s.set_symbol(&r.stock);
+                            sink.on_directory(locate, &r.stock);
+                        }
                         None => self.counters.locate_out_of_range += 1,
                     }
                 }
@@ -978,7 +1018,18 @@ impl<'s> Engine<'s> {
         if self.levels.add(side_ref, is_bid, price, shares).is_err() {
             self.orders.remove(order_ref);
             self.counters.levels_refused_full += 1;
+            return;
         }
+        self.mark_dirty(locate);
+    }
+
+    /// Notes that a locate's book changed (one OR; the index cannot leave
+    /// the array since a locate is 16 bits).
+    #[inline(always)]
+    fn mark_dirty(&mut self, locate: u16) {
+        let li = usize::from(locate);
+        self.dirty[(li >> 6) & (LOCATES / 64 - 1)] |= 1 << (li & 63);
+        self.dirty_any = true;
     }
 
     /// Removes the live order `o` in slot `slot` whole (D, U).
@@ -1012,6 +1063,7 @@ impl<'s> Engine<'s> {
         if !found {
             self.counters.book_mismatch += 1;
         }
+        self.mark_dirty(o.locate);
     }
 
     /// E (price None: the order's) and C (Some(None): not printable).
@@ -1093,9 +1145,12 @@ impl<'s> Engine<'s> {
                 }
                 None => false,
             };
-            if !any_in_window {
+            // Records also go out once for a window that just emptied.
+            let records_due = (self.dirty_any || self.active_count > 0) && sink.record_depth() > 0;
+            if !any_in_window && !records_due {
                 // Nothing changes before this message, so no boundary up to ts
-                // has an execution in its window: skip them all.
+                // has an execution in its window or a changed book: skip them
+                // all.
                 b = (ts / i + 1) * i;
                 break;
             }
@@ -1110,8 +1165,14 @@ impl<'s> Engine<'s> {
     fn emit_boundary<S: SnapshotSink>(&mut self, b: u64, sink: &mut S) {
         let window_start = b.saturating_sub(self.geometry.window_ns);
         let n = self.geometry.buckets;
+        let depth = sink.record_depth().min(RECORD_DEPTH);
+        let records = depth > 0;
+        self.dirty_any = false;
         for wi in 0..self.active.len() {
             let mut word = self.active[wi];
+            if records {
+                word |= core::mem::take(&mut self.dirty[wi]);
+            }
             while word != 0 {
                 let bit = word.trailing_zeros() as usize;
                 word &= word - 1;
@@ -1119,35 +1180,48 @@ impl<'s> Engine<'s> {
                 let Some(s) = self.symbols.get(li) else {
                     continue;
                 };
-                if s.last_exec_ns < window_start {
-                    self.active[wi] &= !(1u64 << bit);
-                    self.active_count -= 1;
-                    continue;
+                let mut window = None;
+                if self.active[wi] & (1u64 << bit) != 0 {
+                    if s.last_exec_ns < window_start {
+                        self.active[wi] &= !(1u64 << bit);
+                        self.active_count -= 1;
+                    } else if let Some(ring) = self.vwap.get(li * n..li * n + n) {
+                        let (notional, volume) = self.geometry.window_sum(ring, b);
+                        if let Some(vwap) = vwap_price4(notional, volume) {
+                            window = Some((vwap, volume));
+                            let snap = Snapshot {
+                                boundary_ns: b,
+                                locate: li as u16,
+                                symbol: s.symbol(),
+                                bid: self.levels.best(&s.bids).map(|l| Quote {
+                                    price: l.price,
+                                    shares: l.shares,
+                                }),
+                                ask: self.levels.best(&s.asks).map(|l| Quote {
+                                    price: l.price,
+                                    shares: l.shares,
+                                }),
+                                vwap,
+                                volume,
+                            };
+                            sink.on_snapshot(&snap);
+                            self.counters.snapshots += 1;
+                        }
+                    }
                 }
-                let Some(ring) = self.vwap.get(li * n..li * n + n) else {
-                    continue;
-                };
-                let (notional, volume) = self.geometry.window_sum(ring, b);
-                let Some(vwap) = vwap_price4(notional, volume) else {
-                    continue;
-                };
-                let snap = Snapshot {
-                    boundary_ns: b,
-                    locate: li as u16,
-                    symbol: s.symbol(),
-                    bid: self.levels.best(&s.bids).map(|l| Quote {
-                        price: l.price,
-                        shares: l.shares,
-                    }),
-                    ask: self.levels.best(&s.asks).map(|l| Quote {
-                        price: l.price,
-                        shares: l.shares,
-                    }),
-                    vwap,
-                    volume,
-                };
-                sink.on_snapshot(&snap);
-                self.counters.snapshots += 1;
+                if records {
+                    let bids = self.levels.levels(&s.bids);
+                    let asks = self.levels.levels(&s.asks);
+                    let taken = sink
+                        .on_record(|r| r.fill(b, li as u16, s.symbol(), window, bids, asks, depth));
+                    if taken {
+                        self.counters.records += 1;
+                    } else {
+                        self.counters.records_refused += 1;
+                        self.dirty[wi] |= 1u64 << bit;
+                        self.dirty_any = true;
+                    }
+                }
             }
         }
     }

@@ -420,3 +420,100 @@ fn storage_checks() {
     assert_eq!(full.order_slots, 8 << 20);
     assert!(full.bytes() < 300 << 20, "{}", full.bytes());
 }
+
+/// A sink that wants book records and keeps them, refusing every record
+/// while `refuse` is set.
+struct Records {
+    depth: usize,
+    got: Vec<BookRecord>,
+    dirs: Vec<(u16, [u8; 8])>,
+    refuse: bool,
+}
+
+impl SnapshotSink for Records {
+    fn on_snapshot(&mut self, _: &Snapshot<'_>) {}
+    fn record_depth(&self) -> usize {
+        self.depth
+    }
+    fn on_record(&mut self, fill: impl FnOnce(&mut BookRecord)) -> bool {
+        if self.refuse {
+            return false;
+        }
+        let mut r = BookRecord::EMPTY;
+        fill(&mut r);
+        self.got.push(r);
+        true
+    }
+    fn on_directory(&mut self, locate: u16, symbol: &[u8; 8]) {
+        self.dirs.push((locate, *symbol));
+    }
+}
+
+#[test]
+fn book_records_follow_changes_and_windows() {
+    let cfg = small();
+    let mut st = Store::new(&cfg);
+    let mut eng = st.engine(&cfg);
+    let mut sink = Records {
+        depth: 2,
+        got: Vec::new(),
+        dirs: Vec::new(),
+        refuse: false,
+    };
+    let feed = |eng: &mut Engine<'_>, sink: &mut Records, m: Vec<u8>| {
+        eng.apply_bytes(&m, sink).unwrap();
+    };
+    feed(&mut eng, &mut sink, r(1, MS, "AAPL"));
+    assert_eq!(sink.dirs, std::vec![(1, stock("AAPL"))]);
+    feed(&mut eng, &mut sink, a(1, 10 * MS, 1, b'B', 100, 1_000_000));
+    feed(&mut eng, &mut sink, a(1, 11 * MS, 2, b'B', 50, 1_010_000));
+    feed(&mut eng, &mut sink, a(1, 12 * MS, 3, b'B', 70, 990_000));
+    feed(&mut eng, &mut sink, a(1, 13 * MS, 4, b'S', 10, 1_020_000));
+    feed(&mut eng, &mut sink, a(2, 14 * MS, 5, b'S', 10, 2_020_000));
+    assert!(sink.got.is_empty());
+    // Crossing the 100 ms boundary: one record per changed locate.
+    feed(&mut eng, &mut sink, sys(150 * MS));
+    assert_eq!(sink.got.len(), 2);
+    let r1 = sink.got[0];
+    assert_eq!(
+        (r1.boundary_ns, r1.locate, r1.symbol()),
+        (100 * MS, 1, &b"AAPL"[..])
+    );
+    let bids: Vec<(u32, u32, u64)> = r1
+        .bids()
+        .iter()
+        .map(|l| (l.price, l.orders, l.shares))
+        .collect();
+    assert_eq!(bids, std::vec![(1_010_000, 1, 50), (1_000_000, 1, 100)]);
+    assert_eq!(
+        (r1.ask_count, r1.asks[0].price, r1.volume),
+        (1, 1_020_000, 0)
+    );
+    assert_eq!(sink.got[1].locate, 2);
+    // Nothing changed: the next boundaries send nothing.
+    feed(&mut eng, &mut sink, sys(450 * MS));
+    assert_eq!(sink.got.len(), 2);
+    // An execution: the book and the window change; the window then holds
+    // it for 1 s, one record per boundary, and one more when it empties.
+    feed(&mut eng, &mut sink, e(460 * MS, 2, 20));
+    feed(&mut eng, &mut sink, sys(2_000 * MS));
+    let after: Vec<&BookRecord> = sink.got[2..].iter().collect();
+    assert_eq!(after.len(), 11, "{after:?}");
+    assert_eq!(
+        (after[0].boundary_ns, after[0].volume, after[0].vwap),
+        (500 * MS, 20, 1_010_000)
+    );
+    assert_eq!(after[0].bids[0].shares, 30);
+    assert_eq!((after[10].boundary_ns, after[10].volume), (1_500 * MS, 0));
+    assert_eq!(eng.counters().records, 13);
+    // A refused record stays due and goes out at the next boundary.
+    sink.refuse = true;
+    feed(&mut eng, &mut sink, d(2_010 * MS, 1));
+    feed(&mut eng, &mut sink, sys(2_150 * MS));
+    assert_eq!(eng.counters().records_refused, 1);
+    sink.refuse = false;
+    feed(&mut eng, &mut sink, sys(2_250 * MS));
+    let last = sink.got.last().unwrap();
+    assert_eq!((last.boundary_ns, last.bid_count), (2_200 * MS, 2));
+    assert_eq!(last.bids[1].price, 990_000);
+}
