@@ -10,6 +10,7 @@ use core::fmt;
 
 use crate::engine::Snapshot;
 
+pub mod md;
 pub mod parse;
 pub mod session;
 pub mod writer;

@@ -1,0 +1,1 @@
+//! Market-data session tests (need the session layer).
