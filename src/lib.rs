@@ -7,6 +7,8 @@ pub mod gen;
 pub mod itch_encode;
 pub mod pcap;
 pub mod provenance;
+pub mod publish;
 pub mod replay;
 pub mod replay_cli;
 pub mod report;
+pub mod serve;

@@ -79,6 +79,34 @@ struct ReplayArgs {
     /// No summary on stderr.
     #[arg(short, long)]
     quiet: bool,
+
+    /// Serve FIX 4.4 market-data sessions on this address (e.g.
+    /// 127.0.0.1:9878) instead of writing FIX to --out: clients log on,
+    /// subscribe with 35=V and receive 35=W as the replay runs.
+    #[arg(long, help_heading = "FIX sessions")]
+    fix_listen: Option<std::net::SocketAddr>,
+    /// Apply the start of the day (system events, stock directory) and hold
+    /// the input at the first order-book message until a MarketDataRequest
+    /// has been answered.
+    #[arg(long, help_heading = "FIX sessions")]
+    wait_for_subscription: bool,
+    /// Pace by event time: max (as fast as clients take it), 1x (real
+    /// time), 10x, 0.5x.
+    #[arg(long, default_value = "max", value_parser = crate::serve::parse_speed, help_heading = "FIX sessions")]
+    speed: crate::serve::Speed,
+    /// Most book levels per side a subscription can ask for (264=0 means
+    /// this many), 1 to 10.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=10), help_heading = "FIX sessions")]
+    max_depth: u8,
+    /// Most concurrent FIX sessions (connections).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..), help_heading = "FIX sessions")]
+    fix_max_sessions: u16,
+    /// Open MarketDataRequests per session.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "FIX sessions")]
+    fix_max_requests: u16,
+    /// After the input ends, keep serving open sessions at most this long.
+    #[arg(long, default_value = "10s", value_parser = parse_duration_ns, help_heading = "FIX sessions")]
+    linger: u64,
 }
 
 fn midnight_from_date(date: &str) -> Result<u64> {
@@ -158,6 +186,9 @@ pub fn run(args: &[String]) -> Result<()> {
         progress: !a.no_progress && !a.quiet,
         checkpoint_every: a.checkpoints,
     };
+    if let Some(listen) = a.fix_listen {
+        return serve_cli(&a, listen, &map, &opts, &mut storage, len, sizes.bytes());
+    }
     let chk_ref: Option<&mut dyn Write> = chk_out.as_mut().map(|b| b.as_mut() as &mut dyn Write);
     let (report, fix_messages, fix_bytes) = if a.no_fix {
         let mut count = 0u64;
@@ -211,6 +242,83 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!(
             "{}: input ends early: {e} (everything before it was processed)",
             a.input.display()
+        );
+    }
+    Ok(())
+}
+
+fn serve_cli(
+    a: &ReplayArgs,
+    listen: std::net::SocketAddr,
+    data: &[u8],
+    opts: &ReplayOptions,
+    storage: &mut HeapStorage,
+    len: u64,
+    storage_bytes: usize,
+) -> Result<()> {
+    use tickwire_core::fix::session::SessionConfig;
+    use tickwire_core::fix::CompId;
+    let comp = |s: &str, flag: &str| {
+        CompId::new(s.as_bytes()).map_err(|e| anyhow::anyhow!("{flag} {s:?}: {e}"))
+    };
+    let publisher = crate::publish::PublisherConfig {
+        session: SessionConfig {
+            sender: comp(&a.sender, "--sender")?,
+            target: comp(&a.target, "--target")?,
+            precision: a.time_precision,
+            max_skew_ns: 120_000_000_000,
+        },
+        max_sessions: usize::from(a.fix_max_sessions),
+        requests_per_session: usize::from(a.fix_max_requests),
+        max_depth: a.max_depth,
+        max_locates: a.max_locates,
+    };
+    let transport = crate::serve::TcpTransport::bind(listen)
+        .with_context(|| format!("--fix-listen {listen}: cannot listen"))?;
+    let bound = transport.local_addr().unwrap_or(listen);
+    let sopts = crate::serve::ServeOptions {
+        listen: bound,
+        wait_for_subscription: a.wait_for_subscription,
+        speed: a.speed,
+        linger: std::time::Duration::from_nanos(a.linger),
+        publisher,
+    };
+    if !a.quiet {
+        eprintln!("tickwire replay: FIX acceptor listening on {bound} (SenderCompID {}, clients log on as {})", a.sender, a.target);
+    }
+    let quiet = a.quiet;
+    let mut log = |m: &str| {
+        if !quiet {
+            eprintln!("{m}");
+        }
+    };
+    let r = crate::serve::serve(data, opts, &sopts, storage, transport, &mut log)?;
+    let p = &r.publisher;
+    if let Some(path) = &a.stats_json {
+        let mut v = crate::report::counters_json(&r.counters);
+        v["input"] = serde_json::json!({
+            "path": a.input.display().to_string(),
+            "bytes": len,
+            "records": r.records,
+        });
+        v["fix_sessions"] = crate::report::publisher_json(p);
+        v["elapsed_s"] = r.elapsed.as_secs_f64().into();
+        v["storage_bytes"] = storage_bytes.into();
+        std::fs::write(path, serde_json::to_string_pretty(&v)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if !a.quiet {
+        eprintln!("{}", crate::report::summary(&r.counters));
+        eprintln!(
+            "fix       sessions {} accepted, {} refused, {} logons; {} snapshots, {} conflated, {} requests, {} rejected (35=Y), {} slow-consumer logouts",
+            p.sessions_accepted,
+            p.sessions_refused,
+            p.logons,
+            p.closed_md.snapshots,
+            p.closed_md.conflated,
+            p.closed_md.requests,
+            p.closed_md.request_rejects,
+            p.closed_md.slow_consumer_logouts
         );
     }
     Ok(())

@@ -56,6 +56,8 @@ pub fn counters_json(c: &Counters) -> Value {
         },
         "vwap_executions": c.vwap_executions,
         "snapshots": c.snapshots,
+        "book_records": c.records,
+        "book_records_refused": c.records_refused,
     })
 }
 
@@ -110,4 +112,26 @@ pub fn summary(c: &Counters) -> String {
         c.vwap_executions, c.snapshots
     );
     s
+}
+
+/// The FIX publisher's counters as JSON.
+pub fn publisher_json(p: &crate::publish::PublisherCounters) -> serde_json::Value {
+    let m = &p.closed_md;
+    serde_json::json!({
+        "sessions_accepted": p.sessions_accepted,
+        "sessions_refused": p.sessions_refused,
+        "sessions_closed": p.sessions_closed,
+        "logons": p.logons,
+        "records": p.records,
+        "records_changed": p.records_changed,
+        "bytes_sent": p.bytes_sent,
+        "bytes_received": p.bytes_received,
+        "requests": m.requests,
+        "request_rejects": m.request_rejects,
+        "session_rejects": m.session_rejects,
+        "business_rejects": m.business_rejects,
+        "snapshots": m.snapshots,
+        "conflated": m.conflated,
+        "slow_consumer_logouts": m.slow_consumer_logouts,
+    })
 }

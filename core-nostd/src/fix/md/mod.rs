@@ -171,6 +171,12 @@ impl<'s> MdSession<'s> {
         }
     }
 
+    /// Gives back the session and the subscription slots (for reuse by the
+    /// next connection).
+    pub fn into_parts(self) -> (Session, &'s mut [Subscription]) {
+        (self.session, self.subs)
+    }
+
     /// The FIX session.
     pub fn session(&self) -> &Session {
         &self.session

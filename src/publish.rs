@@ -1,0 +1,341 @@
+//! The FIX market-data publisher: book records in, FIX sessions out, over
+//! any byte transport (kernel TCP in the replayer, smoltcp sockets on the
+//! DPDK host). The session and market-data logic is the core's
+//! ([`tickwire_core::fix::md`]); this holds the connections, their buffers
+//! and the counters.
+
+use std::fmt::Debug;
+
+use tickwire_core::engine::BookRecord;
+use tickwire_core::fix::md::{index_len, BookSlot, BookStore, MdCounters, MdSession, Subscription};
+use tickwire_core::fix::session::{Event, Session, SessionConfig, SessionState};
+
+/// A connection the transport reports as gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+/// Byte streams the publisher serves sessions over.
+pub trait Transport {
+    /// A connection's handle.
+    type Conn: Copy + Eq + Debug;
+    /// Reads what has arrived (0: nothing now).
+    fn recv(&mut self, c: Self::Conn, buf: &mut [u8]) -> Result<usize, Closed>;
+    /// Queues bytes to send; returns how many were taken (may be short).
+    fn send(&mut self, c: Self::Conn, data: &[u8]) -> Result<usize, Closed>;
+    /// Bytes `send` would take now.
+    fn send_capacity(&self, c: Self::Conn) -> usize;
+    /// Closes after what was queued has gone.
+    fn close(&mut self, c: Self::Conn);
+}
+
+/// Publisher settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PublisherConfig {
+    /// Session settings shared by every connection.
+    pub session: SessionConfig,
+    /// Most concurrent connections; more are closed at once and counted.
+    pub max_sessions: usize,
+    /// Open MarketDataRequests per session.
+    pub requests_per_session: usize,
+    /// Levels per side served (1..=RECORD_DEPTH).
+    pub max_depth: u8,
+    /// Locates covered.
+    pub max_locates: usize,
+}
+
+/// Storage a publisher borrows: the book store and every session's
+/// subscription slots.
+pub struct PublisherStorage {
+    slots: Vec<BookSlot>,
+    index: Vec<u32>,
+    subs: Vec<Subscription>,
+}
+
+impl PublisherStorage {
+    /// Storage for `config`.
+    pub fn new(config: &PublisherConfig) -> Self {
+        let locates = config.max_locates.clamp(1, 65_536);
+        Self {
+            slots: vec![BookSlot::default(); locates],
+            index: vec![0; index_len(locates)],
+            subs: vec![
+                Subscription::EMPTY;
+                config.max_sessions.max(1) * config.requests_per_session.max(1)
+            ],
+        }
+    }
+}
+
+/// Counters over the publisher's life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PublisherCounters {
+    /// Connections accepted into a session.
+    pub sessions_accepted: u64,
+    /// Connections closed at once: --fix-max-sessions reached.
+    pub sessions_refused: u64,
+    /// Sessions ended (any reason).
+    pub sessions_closed: u64,
+    /// Sessions that logged on.
+    pub logons: u64,
+    /// Records received.
+    pub records: u64,
+    /// Records that changed something.
+    pub records_changed: u64,
+    /// Market-data counters of sessions already closed.
+    pub closed_md: MdCounters,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+}
+
+const SCRATCH: usize = 64 * 1024;
+const INPUT_MAX: usize = 64 * 1024;
+
+struct Conn<'s, C> {
+    id: C,
+    md: MdSession<'s>,
+    input: Vec<u8>,
+    /// Written but not yet taken by the transport (admin messages are never
+    /// dropped; snapshots are written only when this is empty).
+    backlog: Vec<u8>,
+    logged_on: bool,
+}
+
+/// The publisher.
+pub struct Publisher<'s, T: Transport> {
+    config: PublisherConfig,
+    books: BookStore<'s>,
+    free: Vec<&'s mut [Subscription]>,
+    conns: Vec<Conn<'s, T::Conn>>,
+    scratch: Vec<u8>,
+    counters: PublisherCounters,
+    answered: bool,
+}
+
+impl<'s, T: Transport> Publisher<'s, T> {
+    /// A publisher over `storage`.
+    pub fn new(config: PublisherConfig, storage: &'s mut PublisherStorage) -> anyhow::Result<Self> {
+        let books = BookStore::new(&mut storage.slots, &mut storage.index)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let free = storage
+            .subs
+            .chunks_mut(config.requests_per_session.max(1))
+            .collect();
+        Ok(Self {
+            config,
+            books,
+            free,
+            conns: Vec::new(),
+            scratch: vec![0; SCRATCH],
+            counters: PublisherCounters::default(),
+            answered: false,
+        })
+    }
+
+    /// Counters, with the live sessions' market-data counters added in.
+    pub fn counters(&self) -> PublisherCounters {
+        let mut c = self.counters;
+        for conn in &self.conns {
+            add_md(&mut c.closed_md, conn.md.counters());
+        }
+        c
+    }
+
+    /// Open sessions.
+    pub fn sessions(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Sessions logged on.
+    pub fn logged_on(&self) -> usize {
+        self.conns
+            .iter()
+            .filter(|c| c.md.session().state() == SessionState::Active)
+            .count()
+    }
+
+    /// Active subscriptions over all sessions.
+    pub fn subscriptions(&self) -> usize {
+        self.conns.iter().map(|c| c.md.subscriptions()).sum()
+    }
+
+    /// Whether a MarketDataRequest has been accepted and its snapshots
+    /// handed to the transport.
+    pub fn request_answered(&self) -> bool {
+        self.answered
+    }
+
+    /// Whether any session has snapshots or bytes waiting.
+    pub fn has_backlog(&self) -> bool {
+        self.conns
+            .iter()
+            .any(|c| !c.backlog.is_empty() || c.md.has_pending())
+    }
+
+    /// A directory message.
+    pub fn on_directory(&mut self, locate: u16, symbol: &[u8]) {
+        self.books.on_directory(locate, symbol);
+    }
+
+    /// A book record from the engine.
+    pub fn on_record(&mut self, r: &BookRecord) {
+        self.counters.records += 1;
+        let change = self.books.on_record(r);
+        if change.any() {
+            self.counters.records_changed += 1;
+            for c in &mut self.conns {
+                c.md.on_change(r.locate, &change);
+            }
+        }
+    }
+
+    /// A connection the transport accepted.
+    pub fn accept(&mut self, transport: &mut T, id: T::Conn, now_ns: u64) {
+        let Some(subs) = self.free.pop() else {
+            self.counters.sessions_refused += 1;
+            transport.close(id);
+            return;
+        };
+        self.counters.sessions_accepted += 1;
+        let session = Session::new(&self.config.session, now_ns);
+        self.conns.push(Conn {
+            id,
+            md: MdSession::new(session, subs, self.config.max_depth),
+            input: Vec::with_capacity(4096),
+            backlog: Vec::new(),
+            logged_on: false,
+        });
+    }
+
+    /// Reads, answers, runs timers and writes pending snapshots on every
+    /// connection.
+    pub fn poll(&mut self, transport: &mut T, now_ns: u64) {
+        let mut i = 0;
+        while i < self.conns.len() {
+            let keep = self.poll_conn(i, transport, now_ns);
+            if keep {
+                i += 1;
+            } else {
+                let conn = self.conns.swap_remove(i);
+                add_md(&mut self.counters.closed_md, conn.md.counters());
+                self.counters.sessions_closed += 1;
+                let (_, subs) = conn.md.into_parts();
+                self.free.push(subs);
+            }
+        }
+    }
+
+    /// One connection; false when it is over.
+    fn poll_conn(&mut self, i: usize, transport: &mut T, now_ns: u64) -> bool {
+        let Self {
+            conns,
+            books,
+            scratch,
+            counters,
+            answered,
+            ..
+        } = self;
+        let conn = &mut conns[i];
+        // Read.
+        let mut gone = false;
+        while conn.input.len() < INPUT_MAX {
+            let start = conn.input.len();
+            conn.input.resize(INPUT_MAX, 0);
+            match transport.recv(conn.id, &mut conn.input[start..]) {
+                Ok(n) => {
+                    conn.input.truncate(start + n);
+                    counters.bytes_received += n as u64;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                Err(Closed) => {
+                    conn.input.truncate(start);
+                    gone = true;
+                    break;
+                }
+            }
+        }
+        // Answer whole messages.
+        let mut consumed_total = 0;
+        loop {
+            let rest = &conn.input[consumed_total..];
+            if rest.is_empty() || conn.md.must_close() {
+                break;
+            }
+            let step = conn.md.on_input(now_ns, rest, scratch, books);
+            conn.backlog.extend_from_slice(&scratch[..step.written]);
+            if matches!(step.event, Event::LoggedOn) && !conn.logged_on {
+                conn.logged_on = true;
+                counters.logons += 1;
+            }
+            if step.consumed == 0 {
+                break;
+            }
+            consumed_total += step.consumed;
+        }
+        conn.input.drain(..consumed_total);
+        let step = conn.md.poll(now_ns, scratch);
+        conn.backlog.extend_from_slice(&scratch[..step.written]);
+        // Write: backlog first, then snapshots into what the transport can
+        // take now.
+        if !drain(transport, conn, counters) {
+            gone = true;
+        }
+        if !gone && conn.md.has_pending() {
+            let cap = if conn.backlog.is_empty() {
+                transport.send_capacity(conn.id).min(scratch.len())
+            } else {
+                0
+            };
+            let f = conn.md.flush(now_ns, &mut scratch[..cap], books);
+            conn.backlog.extend_from_slice(&scratch[..f.written]);
+            if !drain(transport, conn, counters) {
+                gone = true;
+            }
+        }
+        if conn.md.counters().requests > 0 && !conn.md.has_pending() && conn.backlog.is_empty() {
+            *answered = true;
+        }
+        if gone {
+            return false;
+        }
+        if conn.md.must_close() {
+            // Whatever is left of the backlog (a Logout) goes best effort.
+            transport.close(conn.id);
+            return false;
+        }
+        true
+    }
+}
+
+/// Sends as much of the backlog as the transport takes; false when the
+/// connection is gone.
+fn drain<C: Copy, T: Transport<Conn = C>>(
+    transport: &mut T,
+    conn: &mut Conn<'_, C>,
+    counters: &mut PublisherCounters,
+) -> bool {
+    let mut sent = 0;
+    while sent < conn.backlog.len() {
+        match transport.send(conn.id, &conn.backlog[sent..]) {
+            Ok(0) => break,
+            Ok(n) => sent += n,
+            Err(Closed) => return false,
+        }
+    }
+    counters.bytes_sent += sent as u64;
+    conn.backlog.drain(..sent);
+    true
+}
+
+fn add_md(total: &mut MdCounters, c: &MdCounters) {
+    total.requests += c.requests;
+    total.request_rejects += c.request_rejects;
+    total.session_rejects += c.session_rejects;
+    total.business_rejects += c.business_rejects;
+    total.snapshots += c.snapshots;
+    total.conflated += c.conflated;
+    total.slow_consumer_logouts += c.slow_consumer_logouts;
+}
