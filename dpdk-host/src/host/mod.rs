@@ -2,6 +2,7 @@
 //! engine per RX queue, FIX out through a TX port, a final report.
 
 pub mod args;
+pub mod record_ring;
 pub mod tx;
 pub mod worker;
 
