@@ -15,5 +15,11 @@ if [ -n "$bad" ]; then
   head -20 <<<"$bad" >&2
   exit 1
 fi
-grep -q 'T tickwire_count_messages' <<<"$syms" || { echo "no_std check: entry point missing from $lib" >&2; exit 1; }
+for entry in tickwire_count_messages tickwire_fw_init tickwire_fw_on_frame tickwire_fw_on_fix; do
+  grep -q "T $entry" <<<"$syms" || { echo "no_std check: entry point $entry missing from $lib" >&2; exit 1; }
+done
+# The firmware example must really link the engine and the FIX session.
+for part in 'tickwire_core::engine::Engine::' 'tickwire_core::book::' 'tickwire_core::fix::'; do
+  grep -E " [tT] " <<<"$syms" | grep -q "$part" || { echo "no_std check: no $part code linked into $lib" >&2; exit 1; }
+done
 echo "no_std check passed: $(wc -c <"$lib") byte archive, no std/alloc symbols"

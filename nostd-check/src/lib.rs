@@ -5,6 +5,8 @@
 #![no_std]
 #![deny(unsafe_code)]
 
+pub mod firmware;
+
 use tickwire_core::wire::{classify_frame, itch::Message, Frame};
 
 #[panic_handler]
@@ -27,9 +29,11 @@ pub extern "C" fn tickwire_count_messages(frame: &[u8; 2048], len: usize) -> u32
 /// The same walk over a frame given as a slice, for Rust callers of the check.
 pub fn count_messages(frame: &[u8]) -> u32 {
     match classify_frame(frame, &[26400]) {
-        Ok(Frame::Mold { packet, .. }) => {
-            packet.messages().filter_map(Result::ok).filter(|m| Message::parse(m).is_ok()).count() as u32
-        }
+        Ok(Frame::Mold { packet, .. }) => packet
+            .messages()
+            .filter_map(Result::ok)
+            .filter(|m| Message::parse(m).is_ok())
+            .count() as u32,
         _ => 0,
     }
 }

@@ -12,6 +12,14 @@ pub struct BookSlot {
     pub known: bool,
 }
 
+impl BookSlot {
+    /// No record, symbol unknown.
+    pub const EMPTY: Self = Self {
+        record: BookRecord::EMPTY,
+        known: false,
+    };
+}
+
 /// What one record changed against the previous one of its locate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
