@@ -1,15 +1,52 @@
 //! The FIX 4.4 session layer, acceptor side, sans-IO: the caller passes the
 //! time, the bytes received and a buffer for what to send.
 //!
-//! SKELETON: the API is fixed; the bodies are being written.
+//! Market data keeps no message store, so every Logon starts both sequences
+//! at 1 (ResetOnLogon) and a ResendRequest is answered with one
+//! SequenceReset-GapFill over the whole range. The rules and the QuickFIX
+//! acceptance cases they follow are listed at the top of `session/tests.rs`.
 
-use super::parse::Message;
+mod dict;
+mod inbound;
+mod time;
+
+#[cfg(test)]
+mod tests;
+
+use super::parse::{frame, parse_tag, parse_uint, Framing, Message};
 use super::writer::{Body, MessageWriter};
-use super::{CompId, FixError, TimePrecision};
+use super::{format_sending_time, CompId, FixError, Out, TimePrecision};
+use time::parse_utc_timestamp;
 
 /// Smallest `out` buffer the session needs for its own answers to one input
 /// message or one poll.
 pub const MIN_OUT: usize = 1024;
+/// A connection that sends no Logon within this time is closed.
+pub const LOGON_TIMEOUT_NS: u64 = 10 * NS_PER_S;
+/// After our Logout, the peer's Logout is awaited this long.
+pub const LOGOUT_TIMEOUT_NS: u64 = 10 * NS_PER_S;
+/// Longest TestReqID (112) echoed; longer ones are rejected so the answer
+/// always fits [`MIN_OUT`].
+pub const MAX_TEST_REQ_ID: usize = 128;
+/// HeartBtInt (108) accepted, in seconds.
+pub const HEARTBEAT_RANGE_S: core::ops::RangeInclusive<u64> = 1..=3600;
+
+const NS_PER_S: u64 = 1_000_000_000;
+/// TestReqID of our TestRequests.
+const TEST_REQ_ID: &[u8] = b"TEST";
+/// Longest MsgType / tag text echoed in a Reject (372, 371): a garbage value
+/// cannot overflow the answer.
+const MAX_ECHO: usize = 16;
+
+// SessionRejectReason (373) values used here.
+const R_INVALID_TAG: u32 = 0;
+const R_REQUIRED_MISSING: u32 = 1;
+const R_NO_VALUE: u32 = 4;
+const R_VALUE_INCORRECT: u32 = 5;
+const R_BAD_FORMAT: u32 = 6;
+const R_COMP_ID: u32 = 9;
+const R_SENDING_TIME: u32 = 10;
+const R_INVALID_MSG_TYPE: u32 = 11;
 
 /// Session settings.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +96,26 @@ pub enum CloseReason {
     TestRequestTimeout,
     /// The peer did not answer our Logout in time.
     LogoutTimeout,
+    /// No Logon within [`LOGON_TIMEOUT_NS`] of the connection.
+    LogonTimeout,
 }
+
+impl core::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Logout => "logout",
+            Self::LogonRefused => "logon refused",
+            Self::SeqTooLow => "MsgSeqNum too low",
+            Self::BadHeader => "wrong BeginString or CompID",
+            Self::ClockSkew => "SendingTime out of range",
+            Self::TestRequestTimeout => "no answer to TestRequest",
+            Self::LogoutTimeout => "no answer to Logout",
+            Self::LogonTimeout => "no Logon",
+        })
+    }
+}
+
+impl core::error::Error for CloseReason {}
 
 /// What one step produced besides bytes in `out`.
 #[derive(Debug, Clone, Copy)]
@@ -91,35 +147,166 @@ pub struct Step<'a> {
 #[derive(Debug, Clone)]
 pub struct Session {
     writer: MessageWriter,
+    config: SessionConfig,
+    state: SessionState,
+    /// MsgSeqNum expected next from the peer.
+    next_in: u64,
+    /// Sequence numbers asked for by our ResendRequest and not yet seen
+    /// (inclusive). One request (16=0, "to infinity") covers later gaps too,
+    /// so a gap is asked for once.
+    gap: Option<(u64, u64)>,
+    heartbeat_ns: u64,
+    last_sent_ns: u64,
+    last_recv_ns: u64,
+    /// When our TestRequest went out, while unanswered.
+    test_request_ns: Option<u64>,
+    /// Start of the logon or logout timeout.
+    timer_ns: u64,
+    /// Reported when the session closes (set when our Logout goes out).
+    close_reason: CloseReason,
+}
+
+/// The caller's output buffer and how much of it is written.
+struct Sink<'o> {
+    out: &'o mut [u8],
+    pos: usize,
+}
+
+/// RefTagID (371) of a Reject: a number, or the text of a tag that is not one.
+#[derive(Clone, Copy)]
+enum TagRef<'t> {
+    None,
+    Num(u32),
+    Text(&'t [u8]),
+}
+
+/// How a MsgSeqNum fitted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SeqFit {
+    /// The expected one, or one we asked for again.
+    InOrder,
+    /// One of the numbers our ResendRequest asked for.
+    InGap,
+    /// Beyond the expected one: a ResendRequest was sent (or is pending).
+    TooHigh,
+}
+
+fn clip(v: &[u8]) -> &[u8] {
+    v.get(..MAX_ECHO).unwrap_or(v)
 }
 
 impl Session {
     /// A connection just accepted.
     pub fn new(config: &SessionConfig, now_ns: u64) -> Self {
-        let _ = now_ns;
         Self {
             writer: MessageWriter::new(config.sender, config.target, config.precision),
+            config: *config,
+            state: SessionState::AwaitingLogon,
+            next_in: 1,
+            gap: None,
+            heartbeat_ns: 0,
+            last_sent_ns: now_ns,
+            last_recv_ns: now_ns,
+            test_request_ns: None,
+            timer_ns: now_ns,
+            close_reason: CloseReason::Logout,
         }
     }
+
     /// Handles at most one message from the front of `input`.
+    ///
+    /// Once the session is closed, all input is consumed and ignored and the
+    /// event is `Closed` again.
     pub fn on_input<'a>(&mut self, now_ns: u64, input: &'a [u8], out: &mut [u8]) -> Step<'a> {
-        let _ = (now_ns, input, out);
-        unimplemented!()
+        if self.state == SessionState::Closed {
+            return Step {
+                consumed: input.len(),
+                written: 0,
+                event: Event::Closed(self.close_reason),
+            };
+        }
+        let n = match frame(input) {
+            Framing::Complete(n) => n,
+            // Garbled bytes are dropped: no answer, no sequence number used.
+            Framing::Garbled(n) => return Self::nothing(n.min(input.len())),
+            Framing::Incomplete => return Self::nothing(0),
+        };
+        let Some(bytes) = input.get(..n) else {
+            return Self::nothing(0);
+        };
+        self.last_recv_ns = now_ns;
+        self.test_request_ns = None;
+        let mut sink = Sink { out, pos: 0 };
+        let event = self.handle(now_ns, bytes, &mut sink);
+        Step {
+            consumed: n,
+            written: sink.pos,
+            event,
+        }
     }
-    /// Timers: Heartbeat, TestRequest, silence and logout timeouts.
+
+    /// Timers: Heartbeat, TestRequest, silence and logout timeouts. Writes at
+    /// most one message.
     pub fn poll(&mut self, now_ns: u64, out: &mut [u8]) -> Step<'static> {
-        let _ = (now_ns, out);
-        unimplemented!()
+        let mut sink = Sink { out, pos: 0 };
+        let since = |t: u64| now_ns.saturating_sub(t);
+        let event = match self.state {
+            SessionState::Closed => Event::Closed(self.close_reason),
+            SessionState::AwaitingLogon if since(self.timer_ns) >= LOGON_TIMEOUT_NS => {
+                self.close(CloseReason::LogonTimeout)
+            }
+            SessionState::LogoutSent if since(self.timer_ns) >= LOGOUT_TIMEOUT_NS => {
+                self.close(CloseReason::LogoutTimeout)
+            }
+            SessionState::Active => {
+                let hb = self.heartbeat_ns;
+                match self.test_request_ns {
+                    Some(t) if since(t) >= hb => self.close(CloseReason::TestRequestTimeout),
+                    // Silence for HeartBtInt plus 20 %: ask for a sign of life.
+                    None if since(self.last_recv_ns) >= hb + hb / 5 => {
+                        self.emit(now_ns, &mut sink, b"1", |b| b.bytes(112, TEST_REQ_ID));
+                        self.test_request_ns = Some(now_ns);
+                        Event::None
+                    }
+                    _ => {
+                        if since(self.last_sent_ns) >= hb {
+                            self.emit(now_ns, &mut sink, b"0", |_| Ok(()));
+                        }
+                        Event::None
+                    }
+                }
+            }
+            _ => Event::None,
+        };
+        Step {
+            consumed: 0,
+            written: sink.pos,
+            event,
+        }
     }
+
     /// Where the session is.
     pub fn state(&self) -> SessionState {
-        unimplemented!()
+        self.state
     }
+
     /// HeartBtInt agreed at logon (ns), 0 before.
     pub fn heartbeat_ns(&self) -> u64 {
-        unimplemented!()
+        self.heartbeat_ns
     }
-    /// Sends an application message (35=W, 35=Y).
+
+    /// MsgSeqNum expected next from the peer.
+    pub fn next_in_seq(&self) -> u64 {
+        self.next_in
+    }
+
+    /// MsgSeqNum of our next message.
+    pub fn next_out_seq(&self) -> u64 {
+        self.writer.next_seq()
+    }
+
+    /// Sends an application message (35=W, 35=Y). Writes nothing (`Ok(0)`)
+    /// unless the session is logged on.
     pub fn send(
         &mut self,
         now_ns: u64,
@@ -127,9 +314,16 @@ impl Session {
         out: &mut [u8],
         body: impl FnOnce(&mut Body<'_, '_>) -> Result<(), FixError>,
     ) -> Result<usize, FixError> {
-        self.writer.write(now_ns, msg_type, out, body)
+        if self.state != SessionState::Active {
+            return Ok(0);
+        }
+        let n = self.writer.write(now_ns, msg_type, out, body)?;
+        self.last_sent_ns = now_ns;
+        Ok(n)
     }
-    /// Session-level Reject (35=3) of the message `msg`.
+
+    /// Session-level Reject (35=3) of the message `msg`. Writes nothing
+    /// (`Ok(0)`) before logon or after close.
     pub fn reject(
         &mut self,
         now_ns: u64,
@@ -139,10 +333,17 @@ impl Session {
         text: &[u8],
         out: &mut [u8],
     ) -> Result<usize, FixError> {
-        let _ = (now_ns, msg, ref_tag, reason, text, out);
-        unimplemented!()
+        if !self.can_send() {
+            return Ok(0);
+        }
+        let tag = ref_tag.map_or(TagRef::None, TagRef::Num);
+        let n = self.write_reject(now_ns, out, msg, tag, reason, text)?;
+        self.last_sent_ns = now_ns;
+        Ok(n)
     }
-    /// BusinessMessageReject (35=j) of `msg`.
+
+    /// BusinessMessageReject (35=j) of `msg`. Writes nothing (`Ok(0)`)
+    /// before logon or after close.
     pub fn business_reject(
         &mut self,
         now_ns: u64,
@@ -151,12 +352,198 @@ impl Session {
         text: &[u8],
         out: &mut [u8],
     ) -> Result<usize, FixError> {
-        let _ = (now_ns, msg, reason, text, out);
-        unimplemented!()
+        if !self.can_send() {
+            return Ok(0);
+        }
+        let seq = msg.seq_num();
+        let typ = clip(msg.msg_type());
+        let n = self.writer.write(now_ns, b"j", out, |b| {
+            if let Some(s) = seq {
+                b.uint(45, s)?;
+            }
+            if !text.is_empty() {
+                b.bytes(58, text)?;
+            }
+            if !typ.is_empty() {
+                b.bytes(372, typ)?;
+            }
+            b.uint(380, u64::from(reason))
+        })?;
+        self.last_sent_ns = now_ns;
+        Ok(n)
     }
-    /// Starts a Logout from our side (e.g. a slow consumer).
+
+    /// Starts a Logout from our side (e.g. a slow consumer): the session
+    /// waits for the peer's Logout ([`SessionState::LogoutSent`]) and closes
+    /// on it or after [`LOGOUT_TIMEOUT_NS`]. Before logon the session just
+    /// closes; when a Logout is already out, nothing is written.
     pub fn logout(&mut self, now_ns: u64, text: &[u8], out: &mut [u8]) -> Result<usize, FixError> {
-        let _ = (now_ns, text, out);
-        unimplemented!()
+        match self.state {
+            SessionState::AwaitingLogon => {
+                self.close(CloseReason::Logout);
+                Ok(0)
+            }
+            SessionState::LogoutSent | SessionState::Closed => Ok(0),
+            SessionState::Active => {
+                let n = self.write_logout(now_ns, out, text)?;
+                self.last_sent_ns = now_ns;
+                self.enter_logout_sent(now_ns, CloseReason::Logout);
+                Ok(n)
+            }
+        }
+    }
+
+    fn nothing(consumed: usize) -> Step<'static> {
+        Step {
+            consumed,
+            written: 0,
+            event: Event::None,
+        }
+    }
+
+    fn can_send(&self) -> bool {
+        matches!(self.state, SessionState::Active | SessionState::LogoutSent)
+    }
+
+    fn close(&mut self, reason: CloseReason) -> Event<'static> {
+        self.state = SessionState::Closed;
+        self.close_reason = reason;
+        Event::Closed(reason)
+    }
+
+    fn enter_logout_sent(&mut self, now_ns: u64, reason: CloseReason) {
+        self.state = SessionState::LogoutSent;
+        self.timer_ns = now_ns;
+        self.close_reason = reason;
+    }
+
+    /// Writes one message after what `sink` holds. A buffer below
+    /// [`MIN_OUT`] can make it fail; then the message is dropped.
+    fn emit(
+        &mut self,
+        now_ns: u64,
+        sink: &mut Sink<'_>,
+        msg_type: &[u8],
+        body: impl FnOnce(&mut Body<'_, '_>) -> Result<(), FixError>,
+    ) {
+        let Some(buf) = sink.out.get_mut(sink.pos..) else {
+            return;
+        };
+        if let Ok(n) = self.writer.write(now_ns, msg_type, buf, body) {
+            sink.pos += n;
+            self.last_sent_ns = now_ns;
+        }
+    }
+
+    fn write_logout(
+        &mut self,
+        now_ns: u64,
+        out: &mut [u8],
+        text: &[u8],
+    ) -> Result<usize, FixError> {
+        self.writer.write(now_ns, b"5", out, |b| {
+            if text.is_empty() {
+                Ok(())
+            } else {
+                b.bytes(58, text)
+            }
+        })
+    }
+
+    fn write_reject(
+        &mut self,
+        now_ns: u64,
+        out: &mut [u8],
+        msg: &Message<'_>,
+        tag: TagRef<'_>,
+        reason: u32,
+        text: &[u8],
+    ) -> Result<usize, FixError> {
+        // RefSeqNum is required: 0 when the message had none.
+        let seq = msg.seq_num().unwrap_or(0);
+        let typ = clip(msg.msg_type());
+        self.writer.write(now_ns, b"3", out, |b| {
+            b.uint(45, seq)?;
+            if !text.is_empty() {
+                b.bytes(58, text)?;
+            }
+            match tag {
+                TagRef::None => {}
+                TagRef::Num(t) => b.uint(371, u64::from(t))?,
+                TagRef::Text(t) => b.bytes(371, clip(t))?,
+            }
+            if !typ.is_empty() {
+                b.bytes(372, typ)?;
+            }
+            b.uint(373, u64::from(reason))
+        })
+    }
+
+    /// A session Reject of `msg` after what `sink` holds.
+    fn emit_reject(
+        &mut self,
+        now_ns: u64,
+        sink: &mut Sink<'_>,
+        msg: &Message<'_>,
+        tag: TagRef<'_>,
+        reason: u32,
+    ) {
+        let text: &[u8] = match reason {
+            R_INVALID_TAG => b"Invalid tag number",
+            R_REQUIRED_MISSING => b"Required tag missing",
+            R_NO_VALUE => b"Tag specified without a value",
+            R_VALUE_INCORRECT => b"Value is incorrect (out of range) for this tag",
+            R_BAD_FORMAT => b"Incorrect data format for value",
+            R_COMP_ID => b"CompID problem",
+            R_SENDING_TIME => b"SendingTime accuracy problem",
+            R_INVALID_MSG_TYPE => b"Invalid MsgType",
+            _ => b"",
+        };
+        let Some(buf) = sink.out.get_mut(sink.pos..) else {
+            return;
+        };
+        if let Ok(n) = self.write_reject(now_ns, buf, msg, tag, reason, text) {
+            sink.pos += n;
+            self.last_sent_ns = now_ns;
+        }
+    }
+
+    /// Our Logout after what `sink` holds; the session then waits for the
+    /// peer's. When a Logout is already out, nothing more is sent.
+    fn start_logout(&mut self, now_ns: u64, sink: &mut Sink<'_>, text: &[u8], reason: CloseReason) {
+        if self.state == SessionState::LogoutSent {
+            return;
+        }
+        self.emit(now_ns, sink, b"5", |b| {
+            if text.is_empty() {
+                Ok(())
+            } else {
+                b.bytes(58, text)
+            }
+        });
+        self.enter_logout_sent(now_ns, reason);
+    }
+
+    /// Logout with `text`, then close at once.
+    fn logout_and_close(
+        &mut self,
+        now_ns: u64,
+        sink: &mut Sink<'_>,
+        text: &[u8],
+        reason: CloseReason,
+    ) -> Event<'static> {
+        self.emit(now_ns, sink, b"5", |b| b.bytes(58, text));
+        self.close(reason)
+    }
+
+    /// SendingTime (52) present, well formed and within `max_skew_ns`.
+    fn sending_time(&self, now_ns: u64, msg: &Message<'_>) -> Option<u64> {
+        let t = msg.get(52).and_then(parse_utc_timestamp)?;
+        (t.abs_diff(now_ns) <= self.config.max_skew_ns).then_some(t)
+    }
+
+    fn comp_ids_match(&self, msg: &Message<'_>) -> bool {
+        msg.get(49) == Some(self.config.target.as_bytes())
+            && msg.get(56) == Some(self.config.sender.as_bytes())
     }
 }
