@@ -89,7 +89,16 @@ def main() -> int:
     class Acceptor(qf.Application):
         def onCreate(self, sid): pass
         def onLogon(self, sid): print("LOGON %s" % sid, flush=True)
-        def onLogout(self, sid): print("LOGOUT %s" % sid, flush=True)
+        def onLogout(self, sid):
+            print("LOGOUT %s" % sid, flush=True)
+
+            def enable():  # Session.logout() (FLOOD) disabled it: let the next client in
+                time.sleep(0.05)
+                s = qf.Session.lookupSession(sid)
+                if s is not None and not s.isEnabled():
+                    s.logon()
+            threading.Thread(target=enable, daemon=True).start()
+
         def toAdmin(self, m, sid): pass
         def fromAdmin(self, m, sid): pass
         def toApp(self, m, sid): pass
@@ -113,7 +122,8 @@ def main() -> int:
         def answer(self, req, sub, sym, sid):
             send = lambda msg: qf.Session.sendToTarget(msg, sid)  # noqa: E731
             if sym == "UNKNOWN":
-                y = qf44.MarketDataRequestReject(qf.MDReqID(req))
+                y = qf44.MarketDataRequestReject()
+                y.setField(qf.MDReqID(req))
                 y.setField(qf.MDReqRejReason("0"))
                 y.setField(qf.Text("unknown symbol %s" % sym))
                 send(y)

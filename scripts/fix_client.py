@@ -82,6 +82,25 @@ def find_data_dictionary(explicit: str | None) -> Path:
                      "--data-dictionary" % ", ".join(map(str, cands)))
 
 
+def dictionary_enum(dd: Path, tag: int) -> set[str]:
+    """The enum values of a field in the data dictionary (empty: any value)."""
+    import xml.etree.ElementTree as ET
+    fields = ET.parse(str(dd)).getroot().find("fields")
+    for f in fields if fields is not None else []:
+        if f.get("number") == str(tag):
+            return {v.get("enum") for v in f.findall("value")}
+    return set()
+
+
+class GroupCheckError(Exception):
+    """A W entry QuickFIX let through but FIX44.xml forbids (QuickFIX 1.16 does not
+    check the format or enum of fields inside repeating groups)."""
+
+    def __init__(self, tag: int, kind: str, text: str):
+        super().__init__(text)
+        self.tag, self.kind = tag, kind
+
+
 def import_quickfix():
     try:
         import quickfix  # noqa: F401
@@ -240,6 +259,8 @@ def build_app_class(qf, qf44):
             self.stall_release = threading.Event()
             self.stall_started = threading.Event()
             self.stall_info: dict | None = None
+            self.group_check_error = None
+            self.entry_types = dictionary_enum(a.dd_path, 269)
 
         def now(self):
             return round(time.monotonic() - self.t0, 6)
@@ -273,6 +294,10 @@ def build_app_class(qf, qf44):
         def toAdmin(self, message, sessionID):
             try:
                 t = msg_type(message)
+                if t == "A" and self.logged_out.is_set():
+                    # QuickFIX's timer "sends" a Logon on the dead session after a
+                    # disconnect; it never reaches the wire (no reconnect for an hour).
+                    return
                 self.sent[t] += 1
                 if t == "3":
                     r = {"at": self.now(), "msg_type": "3", "ref_seq_num": fget(message, 45),
@@ -332,9 +357,9 @@ def build_app_class(qf, qf44):
                 elif t == "4":
                     gf = {"at": now, "msg_seq_num": seq_of(message), "gap_fill": fget(message, 123),
                           "new_seq_no": fget(message, 36), "poss_dup": hdr(message, 43),
-                          "orig_sending_time": hdr(message, 122)}
+                          "orig_sending_time": hdr(message, 122), "seen_by": "fromAdmin"}
                     if self.resend_request is not None:
-                        self.resend_request.setdefault("sequence_resets", []).append(gf)
+                        self.add_sequence_reset(gf)
                     else:
                         self.fail("unsolicited SequenceReset: %r" % gf)
                 elif t == "5":
@@ -358,7 +383,12 @@ def build_app_class(qf, qf44):
                 self.received[t] += 1
                 self.last_activity = time.monotonic()
                 if t == "W":
-                    self.on_w(message)
+                    try:
+                        self.on_w(message)
+                    except GroupCheckError as g:
+                        self.fail("%s (QuickFIX does not check values inside groups; the client does, and "
+                                  "makes QuickFIX reject it): %s" % (g, raw(message)))
+                        self.group_check_error = g
                 elif t == "Y":
                     r = {"at": self.now(), "msg_seq_num": seq_of(message), "md_req_id": fget(message, 262),
                          "reason": fget(message, 281), "text": fget(message, 58)}
@@ -376,6 +406,10 @@ def build_app_class(qf, qf44):
                         self.fail("the server sent BusinessMessageReject: %r" % r)
             except Exception as e:
                 self.fail("fromApp could not handle message (%r): %s" % (e, raw(message)))
+            g, self.group_check_error = self.group_check_error, None
+            if g is not None:
+                # QuickFIX answers these with a session Reject (373=5 or 6, 371=tag).
+                raise (qf.IncorrectTagValue(g.tag) if g.kind == "value" else qf.IncorrectDataFormat(g.tag))
             self.maybe_stall()
 
         def on_w(self, message):
@@ -386,20 +420,20 @@ def build_app_class(qf, qf44):
                 message.getGroup(i, group)
                 e = {"type": fget(group, 269), "price": fget(group, 270), "size": fget(group, 271),
                      "orders": fget(group, 346), "position": fget(group, 290)}
-                problems = []
-                if e["type"] is None or len(e["type"]) != 1:
-                    problems.append("269=%r" % e["type"])
+                if e["type"] is None:
+                    raise GroupCheckError(269, "format", "W entry %d has no 269" % i)
+                if self.entry_types and e["type"] not in self.entry_types:
+                    raise GroupCheckError(269, "value", "W entry %d: 269=%r is not an MDEntryType of FIX44.xml"
+                                          % (i, e["type"]))
                 for k, tag in (("price", 270), ("size", 271)):
                     if e[k] is not None and not PRICE_RE.match(e[k]):
-                        problems.append("%d=%r is not a decimal" % (tag, e[k]))
+                        raise GroupCheckError(tag, "format", "W entry %d: %d=%r is not a decimal" % (i, tag, e[k]))
                 for k, tag in (("orders", 346), ("position", 290)):
                     if e[k] is not None:
                         if not INT_RE.match(e[k]):
-                            problems.append("%d=%r is not an integer" % (tag, e[k]))
-                        else:
-                            e[k] = int(e[k])
-                if problems:
-                    raise ValueError("entry %d: %s" % (i, "; ".join(problems)))
+                            raise GroupCheckError(tag, "format", "W entry %d: %d=%r is not an integer"
+                                                  % (i, tag, e[k]))
+                        e[k] = int(e[k])
                 entries.append(e)
             rec = {"msg_seq_num": seq_of(message), "sending_time": hdr(message, 52),
                    "md_req_id": fget(message, 262), "symbol": fget(message, 55), "entries": entries}
@@ -410,6 +444,14 @@ def build_app_class(qf, qf44):
                 if self.out:
                     self.out.write(json.dumps(rec) + "\n")
                     self.out.flush()
+
+        def add_sequence_reset(self, gf):
+            with self.lock:
+                lst = self.resend_request.setdefault("sequence_resets", [])
+                if not any(x["msg_seq_num"] == gf["msg_seq_num"] and x["new_seq_no"] == gf["new_seq_no"]
+                           for x in lst):
+                    lst.append(gf)
+                    self.last_activity = time.monotonic()
 
         def maybe_stall(self):
             a = self.a
@@ -429,8 +471,10 @@ def build_app_class(qf, qf44):
 
 # --------------------------------------------------------------------------- requests
 def send_market_data_request(qf, qf44, a, sid):
-    m = qf44.MarketDataRequest(qf.MDReqID(a.md_req_id), qf.SubscriptionRequestType(a.subscription),
-                               qf.MarketDepth(a.depth))
+    m = qf44.MarketDataRequest()
+    m.setField(qf.MDReqID(a.md_req_id))
+    m.setField(qf.SubscriptionRequestType(a.subscription))
+    m.setField(qf.MarketDepth(a.depth))
     if a.update_type is not None:
         m.setField(qf.MDUpdateType(a.update_type))
     g = qf44.MarketDataRequest.NoMDEntryTypes()
@@ -586,6 +630,7 @@ def main(argv=None) -> int:
     a = parse_args(sys.argv[1:] if argv is None else argv)
     qf, qf44 = import_quickfix()
     dd = find_data_dictionary(a.data_dictionary)
+    a.dd_path = dd
     tmp = Path(tempfile.mkdtemp(prefix="tw-fixclient-"))
     (tmp / "store").mkdir()
     (tmp / "log").mkdir()
@@ -643,6 +688,18 @@ def main(argv=None) -> int:
                 app.sending_own_resend = True
                 send_admin(qf, sid, "2", [qf.BeginSeqNo(b), qf.EndSeqNo(e)])
                 rr_sent = True
+            if rr_sent and not app.resend_request["sequence_resets"]:
+                # A GapFill below the expected MsgSeqNum (43=Y) is dropped by QuickFIX
+                # without a callback: find it in QuickFIX's message log.
+                for m in read_log_files(tmp / "log", a.sender)[1]:
+                    if "|35=4|" in "|" + m:
+                        f = dict(x.split("=", 1) for x in m.split("|") if "=" in x)
+                        app.add_sequence_reset({
+                            "at": app.now(), "msg_seq_num": int(f["34"]) if f.get("34", "").isdigit() else None,
+                            "gap_fill": f.get("123"), "new_seq_no": f.get("36"), "poss_dup": f.get("43"),
+                            "orig_sending_time": f.get("122"),
+                            "seen_by": "wire only (QuickFIX drops a PossDup below the expected MsgSeqNum "
+                                       "without a callback)"})
             if a.logout_after is not None and not lo_sent and since_logon >= a.logout_after:
                 app.client_logout_initiated_at = app.now()
                 qf.Session.lookupSession(sid).logout("fix_client --logout-after")
