@@ -111,6 +111,7 @@ pub struct Publisher<'s, T: Transport> {
     scratch: Vec<u8>,
     counters: PublisherCounters,
     answered: bool,
+    last_boundary: Option<u64>,
 }
 
 impl<'s, T: Transport> Publisher<'s, T> {
@@ -130,6 +131,7 @@ impl<'s, T: Transport> Publisher<'s, T> {
             scratch: vec![0; SCRATCH],
             counters: PublisherCounters::default(),
             answered: false,
+            last_boundary: None,
         })
     }
 
@@ -178,8 +180,17 @@ impl<'s, T: Transport> Publisher<'s, T> {
         self.books.on_directory(locate, symbol);
     }
 
-    /// A book record from the engine.
-    pub fn on_record(&mut self, r: &BookRecord) {
+    /// A book record from the engine. The first record of a new boundary
+    /// first writes what the previous boundary left pending, so that every
+    /// boundary's changes reach a session that keeps up (only one that does
+    /// not is conflated).
+    pub fn on_record(&mut self, transport: &mut T, now_ns: u64, r: &BookRecord) {
+        if self.last_boundary != Some(r.boundary_ns) {
+            if self.last_boundary.is_some() {
+                self.flush(transport, now_ns);
+            }
+            self.last_boundary = Some(r.boundary_ns);
+        }
         self.counters.records += 1;
         let change = self.books.on_record(r);
         if change.any() {
@@ -187,6 +198,21 @@ impl<'s, T: Transport> Publisher<'s, T> {
             for c in &mut self.conns {
                 c.md.on_change(r.locate, &change);
             }
+        }
+    }
+
+    /// Writes every session's backlog and pending snapshots, as far as the
+    /// transport takes them (closed connections are found by the next poll).
+    pub fn flush(&mut self, transport: &mut T, now_ns: u64) {
+        let Self {
+            conns,
+            books,
+            scratch,
+            counters,
+            ..
+        } = self;
+        for conn in conns.iter_mut() {
+            write_out(transport, conn, books, scratch, counters, now_ns);
         }
     }
 
@@ -278,22 +304,8 @@ impl<'s, T: Transport> Publisher<'s, T> {
         conn.input.drain(..consumed_total);
         let step = conn.md.poll(now_ns, scratch);
         conn.backlog.extend_from_slice(&scratch[..step.written]);
-        // Write: backlog first, then snapshots into what the transport can
-        // take now.
-        if !drain(transport, conn, counters) {
+        if !gone && !write_out(transport, conn, books, scratch, counters, now_ns) {
             gone = true;
-        }
-        if !gone && conn.md.has_pending() {
-            let cap = if conn.backlog.is_empty() {
-                transport.send_capacity(conn.id).min(scratch.len())
-            } else {
-                0
-            };
-            let f = conn.md.flush(now_ns, &mut scratch[..cap], books);
-            conn.backlog.extend_from_slice(&scratch[..f.written]);
-            if !drain(transport, conn, counters) {
-                gone = true;
-            }
         }
         if conn.md.counters().requests > 0 && !conn.md.has_pending() && conn.backlog.is_empty() {
             *answered = true;
@@ -308,6 +320,39 @@ impl<'s, T: Transport> Publisher<'s, T> {
         }
         true
     }
+}
+
+/// Writes the backlog, then pending snapshots into what the transport can
+/// take now; false when the connection is gone.
+fn write_out<C: Copy, T: Transport<Conn = C>>(
+    transport: &mut T,
+    conn: &mut Conn<'_, C>,
+    books: &BookStore<'_>,
+    scratch: &mut [u8],
+    counters: &mut PublisherCounters,
+    now_ns: u64,
+) -> bool {
+    if !drain(transport, conn, counters) {
+        return false;
+    }
+    while conn.md.has_pending() {
+        let cap = if conn.backlog.is_empty() {
+            transport.send_capacity(conn.id).min(scratch.len())
+        } else {
+            0
+        };
+        // With no room this records that the session is blocked (the
+        // slow-consumer clock).
+        let f = conn.md.flush(now_ns, &mut scratch[..cap], books);
+        conn.backlog.extend_from_slice(&scratch[..f.written]);
+        if !drain(transport, conn, counters) {
+            return false;
+        }
+        if f.written == 0 || !f.more {
+            break;
+        }
+    }
+    true
 }
 
 /// Sends as much of the backlog as the transport takes; false when the

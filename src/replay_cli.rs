@@ -104,8 +104,9 @@ struct ReplayArgs {
     /// Open MarketDataRequests per session.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "FIX sessions")]
     fix_max_requests: u16,
-    /// After the input ends, keep serving open sessions at most this long.
-    #[arg(long, default_value = "10s", value_parser = parse_duration_ns, help_heading = "FIX sessions")]
+    /// After the input ends, keep serving (new connections too) until no
+    /// session has been open for this long.
+    #[arg(long, default_value = "5s", value_parser = parse_duration_ns, help_heading = "FIX sessions")]
     linger: u64,
 }
 
@@ -300,6 +301,7 @@ fn serve_cli(
             "path": a.input.display().to_string(),
             "bytes": len,
             "records": r.records,
+            "error": r.input_error,
         });
         v["fix_sessions"] = crate::report::publisher_json(p);
         v["elapsed_s"] = r.elapsed.as_secs_f64().into();
@@ -319,6 +321,12 @@ fn serve_cli(
             p.closed_md.requests,
             p.closed_md.request_rejects,
             p.closed_md.slow_consumer_logouts
+        );
+    }
+    if let Some(e) = r.input_error {
+        bail!(
+            "{}: input ends early: {e} (everything before it was replayed and served)",
+            a.input.display()
         );
     }
     Ok(())

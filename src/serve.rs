@@ -147,7 +147,8 @@ pub struct ServeOptions {
     pub wait_for_subscription: bool,
     /// Pacing.
     pub speed: Speed,
-    /// After the input ends, serve open sessions at most this long.
+    /// After the input ends, serve on until no session has been open for
+    /// this long.
     pub linger: Duration,
     /// Sessions and market data.
     pub publisher: PublisherConfig,
@@ -164,12 +165,16 @@ pub struct ServeReport {
     pub records: u64,
     /// Time from start to the end of the input.
     pub elapsed: Duration,
+    /// Why the input ended early, if it did.
+    pub input_error: Option<String>,
 }
 
 /// The engine's sink: records and directory entries straight to the
 /// publisher (one thread, no ring needed).
 struct PublishSink<'p, 's> {
     publisher: &'p mut Publisher<'s, TcpTransport>,
+    transport: &'p mut TcpTransport,
+    now_ns: u64,
     depth: usize,
     records: u64,
 }
@@ -182,7 +187,7 @@ impl SnapshotSink for PublishSink<'_, '_> {
     fn on_record(&mut self, fill: impl FnOnce(&mut BookRecord)) -> bool {
         let mut r = BookRecord::EMPTY;
         fill(&mut r);
-        self.publisher.on_record(&r);
+        self.publisher.on_record(self.transport, self.now_ns, &r);
         self.records += 1;
         true
     }
@@ -269,23 +274,25 @@ pub fn serve(
         InputFormat::Pcap => Some(PcapReader::new(data).map_err(|e| anyhow::anyhow!("pcap: {e}"))?),
         InputFormat::BinFile => None,
     };
-    let mut next_unit = move || -> Option<Unit<'_>> {
+    let mut next_unit = move || -> Option<Result<Unit<'_>, String>> {
         match pcap.as_mut() {
-            Some(r) => loop {
-                match r.next()? {
-                    Ok(rec) => return Some(Unit::Frame(rec.data)),
-                    Err(_) => return None,
-                }
-            },
+            Some(r) => Some(
+                r.next()?
+                    .map(|rec| Unit::Frame(rec.data))
+                    .map_err(|e| e.to_string()),
+            ),
             None => {
                 let rest = data.get(bin_pos..)?;
+                let truncated = || format!("BinaryFILE truncated at offset {bin_pos}");
                 let [a, b, body @ ..] = rest else {
-                    return None;
+                    return (!rest.is_empty()).then(|| Err(truncated()));
                 };
                 let len = usize::from(u16::from_be_bytes([*a, *b]));
-                let msg = body.get(..len)?;
+                let Some(msg) = body.get(..len) else {
+                    return Some(Err(truncated()));
+                };
                 bin_pos += 2 + len;
-                Some(Unit::Message(msg))
+                Some(Ok(Unit::Message(msg)))
             }
         }
     };
@@ -308,7 +315,18 @@ pub fn serve(
             transport.local_addr().map_or_else(|_| sopts.listen.to_string(), |a| a.to_string())
         ));
     }
+    let mut input_error = None;
     while let Some(unit) = next_unit() {
+        let unit = match unit {
+            Ok(u) => u,
+            Err(e) => {
+                log(&format!(
+                    "tickwire replay: input ends early: {e} (everything before it was replayed)"
+                ));
+                input_error = Some(e);
+                break;
+            }
+        };
         let (book, ts) = unit.peek(&opts.ports);
         if held && book {
             while !publisher.request_answered() {
@@ -331,6 +349,8 @@ pub fn serve(
         }
         let mut sink = PublishSink {
             publisher: &mut publisher,
+            transport: &mut transport,
+            now_ns: now_ns(),
             depth,
             records: 0,
         };
@@ -359,15 +379,19 @@ pub fn serve(
     }
     let elapsed = started.elapsed();
     log(&format!(
-        "tickwire replay: input done after {:.3} s; serving {} open session(s) for at most {:?}",
+        "tickwire replay: input done after {:.3} s; {} session(s) open; serving until none has been open for {:?}",
         elapsed.as_secs_f64(),
         publisher.sessions(),
         sopts.linger
     ));
-    let end = Instant::now() + sopts.linger;
+    // Serve on (new connections too) until no session has been open for
+    // the linger time.
+    let mut idle_since: Option<Instant> = None;
     loop {
         poll(&mut publisher, &mut transport);
-        if publisher.sessions() == 0 || Instant::now() >= end {
+        if publisher.sessions() > 0 {
+            idle_since = None;
+        } else if idle_since.get_or_insert_with(Instant::now).elapsed() >= sopts.linger {
             break;
         }
         std::thread::sleep(Duration::from_micros(500));
@@ -377,5 +401,6 @@ pub fn serve(
         publisher: publisher.counters(),
         records,
         elapsed,
+        input_error,
     })
 }
