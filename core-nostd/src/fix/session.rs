@@ -470,6 +470,8 @@ impl Session {
             match tag {
                 TagRef::None => {}
                 TagRef::Num(t) => b.uint(371, u64::from(t))?,
+                // An empty tag ("=x") has no text to refer to.
+                TagRef::Text([]) => {}
                 TagRef::Text(t) => b.bytes(371, clip(t))?,
             }
             if !typ.is_empty() {

@@ -821,8 +821,12 @@ fn undefined_tags_are_rejected() {
         assert!(r.has(45, &seq.to_string()));
     }
     assert_eq!(h.s.next_in_seq(), 6, "counted");
+    // A field with no tag at all (found by fuzzing: no empty 371 is written).
+    let (sent, _) = h.send("0", 6, "=HI|");
+    assert_eq!(types(&sent), ["3"]);
+    assert!(sent[0].get(371).is_none() && sent[0].has(373, "0"));
     // Also on application messages: the app never sees them.
-    let (sent, ev) = h.send("V", 6, "262=a|9999=x|");
+    let (sent, ev) = h.send("V", 7, "262=a|9999=x|");
     assert_eq!((types(&sent), ev), (vec!["3".into()], Ev::None));
 }
 
