@@ -38,15 +38,44 @@ const TEST_REQ_ID: &[u8] = b"TEST";
 /// cannot overflow the answer.
 const MAX_ECHO: usize = 16;
 
-// SessionRejectReason (373) values used here.
-const R_INVALID_TAG: u32 = 0;
-const R_REQUIRED_MISSING: u32 = 1;
-const R_NO_VALUE: u32 = 4;
-const R_VALUE_INCORRECT: u32 = 5;
-const R_BAD_FORMAT: u32 = 6;
-const R_COMP_ID: u32 = 9;
-const R_SENDING_TIME: u32 = 10;
-const R_INVALID_MSG_TYPE: u32 = 11;
+/// SessionRejectReason (373) values, for [`Session::reject`].
+pub mod reject_reason {
+    /// Invalid tag number.
+    pub const INVALID_TAG: u32 = 0;
+    /// Required tag missing.
+    pub const REQUIRED_TAG_MISSING: u32 = 1;
+    /// Tag not defined for this message type.
+    pub const TAG_NOT_DEFINED_FOR_MSG_TYPE: u32 = 2;
+    /// Undefined tag.
+    pub const UNDEFINED_TAG: u32 = 3;
+    /// Tag specified without a value.
+    pub const NO_VALUE: u32 = 4;
+    /// Value is incorrect (out of range) for this tag.
+    pub const VALUE_INCORRECT: u32 = 5;
+    /// Incorrect data format for value.
+    pub const BAD_FORMAT: u32 = 6;
+    /// CompID problem.
+    pub const COMP_ID: u32 = 9;
+    /// SendingTime accuracy problem.
+    pub const SENDING_TIME: u32 = 10;
+    /// Invalid MsgType.
+    pub const INVALID_MSG_TYPE: u32 = 11;
+    /// Tag appears more than once.
+    pub const REPEATED_TAG: u32 = 13;
+    /// Incorrect NumInGroup count for repeating group.
+    pub const BAD_NUM_IN_GROUP: u32 = 16;
+}
+
+/// BusinessRejectReason (380) for a MsgType the application does not serve,
+/// for [`Session::business_reject`].
+pub const UNSUPPORTED_MSG_TYPE: u32 = 3;
+
+use reject_reason::{
+    BAD_FORMAT as R_BAD_FORMAT, COMP_ID as R_COMP_ID, INVALID_MSG_TYPE as R_INVALID_MSG_TYPE,
+    INVALID_TAG as R_INVALID_TAG, NO_VALUE as R_NO_VALUE,
+    REQUIRED_TAG_MISSING as R_REQUIRED_MISSING, SENDING_TIME as R_SENDING_TIME,
+    VALUE_INCORRECT as R_VALUE_INCORRECT,
+};
 
 /// Session settings.
 #[derive(Debug, Clone, Copy)]

@@ -932,3 +932,14 @@ fn small_out_buffer_never_panics() {
     }
     let _ = &mut h;
 }
+
+#[test]
+fn sequence_numbers_at_the_top_do_not_overflow() {
+    let mut h = H::logged_on(30);
+    let max = u64::MAX;
+    assert!(h.send("4", 0, &std::format!("36={max}|")).0.is_empty());
+    assert_eq!(h.s.next_in_seq(), max);
+    assert!(h.send("0", max, "").0.is_empty());
+    assert!(h.send("2", max, "7=1|16=0|").0[0].has(35, "4"));
+    assert_eq!(h.send("5", max, "").1, Ev::Closed(CloseReason::Logout));
+}
