@@ -5,6 +5,21 @@
 //! at 1 (ResetOnLogon) and a ResendRequest is answered with one
 //! SequenceReset-GapFill over the whole range. The rules and the QuickFIX
 //! acceptance cases they follow are listed at the top of `session/tests.rs`.
+//!
+//! For the application layer:
+//! - Call [`Session::on_input`] until it consumes 0, sending `out[..written]`
+//!   after each call *before* anything the application then writes (a
+//!   ResendRequest can come with an application message).
+//! - [`Event::App`] is returned only while [`SessionState::Active`], for a
+//!   message that passed framing, BeginString, CompIDs, SendingTime,
+//!   MsgSeqNum (expected, too high, or resent into an open gap: check 43=Y
+//!   to skip duplicates), tag-number and MsgType checks. The message borrows
+//!   the input: handle it before dropping those bytes.
+//! - Answer with [`Session::send`], [`Session::reject`] (see
+//!   [`reject_reason`]) or [`Session::business_reject`]
+//!   ([`UNSUPPORTED_MSG_TYPE`]); all write nothing unless logged on.
+//! - Call [`Session::poll`] at least every few hundred ms; on
+//!   [`Event::Closed`] send what was written, then close the connection.
 
 mod dict;
 mod inbound;
