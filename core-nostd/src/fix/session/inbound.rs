@@ -433,7 +433,8 @@ impl Session {
             return Event::None;
         }
         if gap_fill {
-            if let Some((lo, hi)) = self.gap {
+            // Only a fill sent into the open gap says anything about it.
+            if let (SeqFit::InGap, Some((lo, hi))) = (fit, self.gap) {
                 self.gap = (new <= hi).then_some((lo.max(new), hi));
             }
             self.next_in = self.next_in.max(new);

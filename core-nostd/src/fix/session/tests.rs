@@ -943,3 +943,15 @@ fn sequence_numbers_at_the_top_do_not_overflow() {
     assert!(h.send("2", max, "7=1|16=0|").0[0].has(35, "4"));
     assert_eq!(h.send("5", max, "").1, Ev::Closed(CloseReason::Logout));
 }
+
+#[test]
+fn gap_fill_in_order_keeps_an_open_gap() {
+    let mut h = H::logged_on(30);
+    assert_eq!(types(&h.send("0", 5, "").0), ["2"]);
+    assert_eq!(h.s.gap, Some((2, 4)));
+    assert!(h.send("4", 6, "36=9|123=Y|").0.is_empty());
+    assert_eq!((h.s.gap, h.s.next_in_seq()), (Some((2, 4)), 9));
+    // A fill into the gap that reaches past it closes it.
+    assert!(h.send("4", 2, "43=Y|36=9|123=Y|").0.is_empty());
+    assert_eq!((h.s.gap, h.s.next_in_seq()), (None, 9));
+}
