@@ -5,6 +5,21 @@
 //! at 1 (ResetOnLogon) and a ResendRequest is answered with one
 //! SequenceReset-GapFill over the whole range. The rules and the QuickFIX
 //! acceptance cases they follow are listed at the top of `session/tests.rs`.
+//!
+//! For the application layer:
+//! - Call [`Session::on_input`] until it consumes 0, sending `out[..written]`
+//!   after each call *before* anything the application then writes (a
+//!   ResendRequest can come with an application message).
+//! - [`Event::App`] is returned only while [`SessionState::Active`], for a
+//!   message that passed framing, BeginString, CompIDs, SendingTime,
+//!   MsgSeqNum (expected, too high, or resent into an open gap: check 43=Y
+//!   to skip duplicates), tag-number and MsgType checks. The message borrows
+//!   the input: handle it before dropping those bytes.
+//! - Answer with [`Session::send`], [`Session::reject`] (see
+//!   [`reject_reason`]) or [`Session::business_reject`]
+//!   ([`UNSUPPORTED_MSG_TYPE`]); all write nothing unless logged on.
+//! - Call [`Session::poll`] at least every few hundred ms; on
+//!   [`Event::Closed`] send what was written, then close the connection.
 
 mod dict;
 mod inbound;
@@ -38,15 +53,44 @@ const TEST_REQ_ID: &[u8] = b"TEST";
 /// cannot overflow the answer.
 const MAX_ECHO: usize = 16;
 
-// SessionRejectReason (373) values used here.
-const R_INVALID_TAG: u32 = 0;
-const R_REQUIRED_MISSING: u32 = 1;
-const R_NO_VALUE: u32 = 4;
-const R_VALUE_INCORRECT: u32 = 5;
-const R_BAD_FORMAT: u32 = 6;
-const R_COMP_ID: u32 = 9;
-const R_SENDING_TIME: u32 = 10;
-const R_INVALID_MSG_TYPE: u32 = 11;
+/// SessionRejectReason (373) values, for [`Session::reject`].
+pub mod reject_reason {
+    /// Invalid tag number.
+    pub const INVALID_TAG: u32 = 0;
+    /// Required tag missing.
+    pub const REQUIRED_TAG_MISSING: u32 = 1;
+    /// Tag not defined for this message type.
+    pub const TAG_NOT_DEFINED_FOR_MSG_TYPE: u32 = 2;
+    /// Undefined tag.
+    pub const UNDEFINED_TAG: u32 = 3;
+    /// Tag specified without a value.
+    pub const NO_VALUE: u32 = 4;
+    /// Value is incorrect (out of range) for this tag.
+    pub const VALUE_INCORRECT: u32 = 5;
+    /// Incorrect data format for value.
+    pub const BAD_FORMAT: u32 = 6;
+    /// CompID problem.
+    pub const COMP_ID: u32 = 9;
+    /// SendingTime accuracy problem.
+    pub const SENDING_TIME: u32 = 10;
+    /// Invalid MsgType.
+    pub const INVALID_MSG_TYPE: u32 = 11;
+    /// Tag appears more than once.
+    pub const REPEATED_TAG: u32 = 13;
+    /// Incorrect NumInGroup count for repeating group.
+    pub const BAD_NUM_IN_GROUP: u32 = 16;
+}
+
+/// BusinessRejectReason (380) for a MsgType the application does not serve,
+/// for [`Session::business_reject`].
+pub const UNSUPPORTED_MSG_TYPE: u32 = 3;
+
+use reject_reason::{
+    BAD_FORMAT as R_BAD_FORMAT, COMP_ID as R_COMP_ID, INVALID_MSG_TYPE as R_INVALID_MSG_TYPE,
+    INVALID_TAG as R_INVALID_TAG, NO_VALUE as R_NO_VALUE,
+    REQUIRED_TAG_MISSING as R_REQUIRED_MISSING, SENDING_TIME as R_SENDING_TIME,
+    VALUE_INCORRECT as R_VALUE_INCORRECT,
+};
 
 /// Session settings.
 #[derive(Debug, Clone, Copy)]
@@ -470,6 +514,8 @@ impl Session {
             match tag {
                 TagRef::None => {}
                 TagRef::Num(t) => b.uint(371, u64::from(t))?,
+                // An empty tag ("=x") has no text to refer to.
+                TagRef::Text([]) => {}
                 TagRef::Text(t) => b.bytes(371, clip(t))?,
             }
             if !typ.is_empty() {

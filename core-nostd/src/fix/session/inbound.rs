@@ -231,7 +231,7 @@ impl Session {
     /// Counts `seq` as received if it is the one expected or one asked for.
     fn count_exempt(&mut self, seq: u64) {
         if seq == self.next_in {
-            self.next_in += 1;
+            self.next_in = self.next_in.saturating_add(1);
         } else {
             self.fill_gap(seq);
         }
@@ -262,7 +262,7 @@ impl Session {
         sink: &mut Sink<'_>,
     ) -> Result<SeqFit, Event<'static>> {
         if seq == self.next_in {
-            self.next_in += 1;
+            self.next_in = self.next_in.saturating_add(1);
             return Ok(SeqFit::InOrder);
         }
         if self.in_gap(seq) {
@@ -433,7 +433,8 @@ impl Session {
             return Event::None;
         }
         if gap_fill {
-            if let Some((lo, hi)) = self.gap {
+            // Only a fill sent into the open gap says anything about it.
+            if let (SeqFit::InGap, Some((lo, hi))) = (fit, self.gap) {
                 self.gap = (new <= hi).then_some((lo.max(new), hi));
             }
             self.next_in = self.next_in.max(new);

@@ -821,8 +821,12 @@ fn undefined_tags_are_rejected() {
         assert!(r.has(45, &seq.to_string()));
     }
     assert_eq!(h.s.next_in_seq(), 6, "counted");
+    // A field with no tag at all (found by fuzzing: no empty 371 is written).
+    let (sent, _) = h.send("0", 6, "=HI|");
+    assert_eq!(types(&sent), ["3"]);
+    assert!(sent[0].get(371).is_none() && sent[0].has(373, "0"));
     // Also on application messages: the app never sees them.
-    let (sent, ev) = h.send("V", 6, "262=a|9999=x|");
+    let (sent, ev) = h.send("V", 7, "262=a|9999=x|");
     assert_eq!((types(&sent), ev), (vec!["3".into()], Ev::None));
 }
 
@@ -927,4 +931,27 @@ fn small_out_buffer_never_panics() {
         let _ = s.poll(T0 + 40 * S, &mut out);
     }
     let _ = &mut h;
+}
+
+#[test]
+fn sequence_numbers_at_the_top_do_not_overflow() {
+    let mut h = H::logged_on(30);
+    let max = u64::MAX;
+    assert!(h.send("4", 0, &std::format!("36={max}|")).0.is_empty());
+    assert_eq!(h.s.next_in_seq(), max);
+    assert!(h.send("0", max, "").0.is_empty());
+    assert!(h.send("2", max, "7=1|16=0|").0[0].has(35, "4"));
+    assert_eq!(h.send("5", max, "").1, Ev::Closed(CloseReason::Logout));
+}
+
+#[test]
+fn gap_fill_in_order_keeps_an_open_gap() {
+    let mut h = H::logged_on(30);
+    assert_eq!(types(&h.send("0", 5, "").0), ["2"]);
+    assert_eq!(h.s.gap, Some((2, 4)));
+    assert!(h.send("4", 6, "36=9|123=Y|").0.is_empty());
+    assert_eq!((h.s.gap, h.s.next_in_seq()), (Some((2, 4)), 9));
+    // A fill into the gap that reaches past it closes it.
+    assert!(h.send("4", 2, "43=Y|36=9|123=Y|").0.is_empty());
+    assert_eq!((h.s.gap, h.s.next_in_seq()), (None, 9));
 }

@@ -25,6 +25,10 @@ enum Op {
     Resend(u64),
     /// Time passes (ms), then poll.
     Wait(u64),
+    /// SequenceReset-GapFill at the expected number, `k` ahead.
+    GapFill(u64),
+    /// An old number with PossDup but no OrigSendingTime (Reject, ignored).
+    PossDupNoOrig,
     /// The client logs out.
     Logout,
 }
@@ -40,6 +44,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::BadTag),
         1 => (1u64..12).prop_map(Op::Resend),
         4 => (0u64..45_000).prop_map(Op::Wait),
+        1 => (1u64..5).prop_map(Op::GapFill),
+        1 => Just(Op::PossDupNoOrig),
         1 => Just(Op::Logout),
     ]
 }
@@ -190,6 +196,20 @@ proptest! {
                         _ => (std::vec![], Ev::None),
                     };
                     (s, e, want, ev)
+                }
+                Op::GapFill(k) => {
+                    let seq = m.next_in;
+                    m.next_in = seq + k;
+                    m.recv(now);
+                    let (s, e) = h.send("4", seq, &std::format!("123=Y|36={}|", seq + k));
+                    // An open gap stays open: this fill is not for it.
+                    (s, e, std::vec![], Ev::None)
+                }
+                Op::PossDupNoOrig => {
+                    let seq = m.next_in - 1;
+                    m.recv(now);
+                    let (s, e) = h.send("0", seq, "43=Y|");
+                    (s, e, m.out(now, &["3"]), Ev::None)
                 }
                 Op::Logout => {
                     m.closed = true;
