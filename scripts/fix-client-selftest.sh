@@ -156,9 +156,10 @@ if "$PY" scripts/fix_raw.py --port "$PORT" --send "$LOGON" \
    && grep -q '^CLOSED' "$WORK/raw3.out"; then ok raw-seq-too-low
 else ko raw-seq-too-low "$WORK/raw3.out"; fi
 
-if "$PY" scripts/fix_raw.py --port "$PORT" --raw --send '\x00\xffgarbage\r\n' --expect-no-close --timeout 1 \
-     >"$WORK/raw4.out" 2>&1 && grep -q '^SENT .*\\x00\\xffgarbage' "$WORK/raw4.out"; then ok raw-garbage-sent
-else ko raw-garbage-sent "$WORK/raw4.out"; fi
+# (the QuickFIX acceptor drops a connection without a Logon on its next 1 s tick)
+if "$PY" scripts/fix_raw.py --port "$PORT" --raw --send '\x00\xffgarbage\r\n' --expect-close --timeout 5 \
+     >"$WORK/raw4.out" 2>&1 && grep -q '^SENT .*\\x00\\xffgarbage' "$WORK/raw4.out"; then ok raw-garbage-closed
+else ko raw-garbage-closed "$WORK/raw4.out"; fi
 
 echo "fix-client-selftest: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

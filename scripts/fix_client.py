@@ -780,7 +780,7 @@ def main(argv=None) -> int:
                 app.final_logout = True
                 qf.Session.lookupSession(app.session_id).logout()
                 app.logged_out.wait(a.logout_timeout + 1.0)
-            initiator.stop(True)
+            initiator.stop()
         except Exception as e:  # pragma: no cover
             app.fail("initiator.stop: %r" % e)
         if out_fh:
