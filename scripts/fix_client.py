@@ -659,6 +659,7 @@ def main(argv=None) -> int:
     initiator.start()
 
     md_sent = tr_sent = rr_sent = lo_sent = False
+    next_log_scan = 0.0
     stall_watch = None
     timed_out = False
     stopped_by = None
@@ -695,7 +696,8 @@ def main(argv=None) -> int:
                 app.sending_own_resend = True
                 send_admin(qf, sid, "2", [qf.BeginSeqNo(b), qf.EndSeqNo(e)])
                 rr_sent = True
-            if rr_sent and not app.resend_request["sequence_resets"]:
+            if rr_sent and not app.resend_request["sequence_resets"] and now >= next_log_scan:
+                next_log_scan = now + 0.25
                 # A GapFill below the expected MsgSeqNum (43=Y) is dropped by QuickFIX
                 # without a callback: find it in QuickFIX's message log.
                 for m in read_log_files(tmp / "log", a.sender)[1]:
