@@ -101,6 +101,34 @@ class GroupCheckError(Exception):
         self.tag, self.kind = tag, kind
 
 
+def decode_w_entries(qf44, message, entry_types: set[str]) -> list[dict]:
+    """The NoMDEntries entries of a 35=W, in order, checked where QuickFIX does
+    not look: 269 present and in FIX44.xml's enum, 270/271 decimals, 346/290
+    integers. Raises GroupCheckError."""
+    group = qf44.MarketDataSnapshotFullRefresh.NoMDEntries()
+    n = int(message.getField(268))
+    entries = []
+    for i in range(1, n + 1):
+        message.getGroup(i, group)
+        e = {"type": fget(group, 269), "price": fget(group, 270), "size": fget(group, 271),
+             "orders": fget(group, 346), "position": fget(group, 290)}
+        if e["type"] is None:
+            raise GroupCheckError(269, "format", "W entry %d has no 269" % i)
+        if entry_types and e["type"] not in entry_types:
+            raise GroupCheckError(269, "value", "W entry %d: 269=%r is not an MDEntryType of FIX44.xml"
+                                  % (i, e["type"]))
+        for k, tag in (("price", 270), ("size", 271)):
+            if e[k] is not None and not PRICE_RE.match(e[k]):
+                raise GroupCheckError(tag, "format", "W entry %d: %d=%r is not a decimal" % (i, tag, e[k]))
+        for k, tag in (("orders", 346), ("position", 290)):
+            if e[k] is not None:
+                if not INT_RE.match(e[k]):
+                    raise GroupCheckError(tag, "format", "W entry %d: %d=%r is not an integer" % (i, tag, e[k]))
+                e[k] = int(e[k])
+        entries.append(e)
+    return entries
+
+
 def import_quickfix():
     try:
         import quickfix  # noqa: F401
@@ -413,28 +441,7 @@ def build_app_class(qf, qf44):
             self.maybe_stall()
 
         def on_w(self, message):
-            group = qf44.MarketDataSnapshotFullRefresh.NoMDEntries()
-            n = int(message.getField(268))
-            entries = []
-            for i in range(1, n + 1):
-                message.getGroup(i, group)
-                e = {"type": fget(group, 269), "price": fget(group, 270), "size": fget(group, 271),
-                     "orders": fget(group, 346), "position": fget(group, 290)}
-                if e["type"] is None:
-                    raise GroupCheckError(269, "format", "W entry %d has no 269" % i)
-                if self.entry_types and e["type"] not in self.entry_types:
-                    raise GroupCheckError(269, "value", "W entry %d: 269=%r is not an MDEntryType of FIX44.xml"
-                                          % (i, e["type"]))
-                for k, tag in (("price", 270), ("size", 271)):
-                    if e[k] is not None and not PRICE_RE.match(e[k]):
-                        raise GroupCheckError(tag, "format", "W entry %d: %d=%r is not a decimal" % (i, tag, e[k]))
-                for k, tag in (("orders", 346), ("position", 290)):
-                    if e[k] is not None:
-                        if not INT_RE.match(e[k]):
-                            raise GroupCheckError(tag, "format", "W entry %d: %d=%r is not an integer"
-                                                  % (i, tag, e[k]))
-                        e[k] = int(e[k])
-                entries.append(e)
+            entries = decode_w_entries(qf44, message, self.entry_types)
             rec = {"msg_seq_num": seq_of(message), "sending_time": hdr(message, 52),
                    "md_req_id": fget(message, 262), "symbol": fget(message, 55), "entries": entries}
             if self.a.out_raw:
@@ -652,6 +659,7 @@ def main(argv=None) -> int:
     initiator.start()
 
     md_sent = tr_sent = rr_sent = lo_sent = False
+    next_log_scan = 0.0
     stall_watch = None
     timed_out = False
     stopped_by = None
@@ -688,7 +696,8 @@ def main(argv=None) -> int:
                 app.sending_own_resend = True
                 send_admin(qf, sid, "2", [qf.BeginSeqNo(b), qf.EndSeqNo(e)])
                 rr_sent = True
-            if rr_sent and not app.resend_request["sequence_resets"]:
+            if rr_sent and not app.resend_request["sequence_resets"] and now >= next_log_scan:
+                next_log_scan = now + 0.25
                 # A GapFill below the expected MsgSeqNum (43=Y) is dropped by QuickFIX
                 # without a callback: find it in QuickFIX's message log.
                 for m in read_log_files(tmp / "log", a.sender)[1]:
@@ -780,7 +789,7 @@ def main(argv=None) -> int:
                 app.final_logout = True
                 qf.Session.lookupSession(app.session_id).logout()
                 app.logged_out.wait(a.logout_timeout + 1.0)
-            initiator.stop(True)
+            initiator.stop()
         except Exception as e:  # pragma: no cover
             app.fail("initiator.stop: %r" % e)
         if out_fh:

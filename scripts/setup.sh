@@ -46,7 +46,7 @@ fi
 # QuickFIX (PyPI "quickfix"), the independent FIX 4.4 engine that the FIX session
 # tests drive through scripts/fix_client.py. PyPI has only an sdist for it (no
 # manylinux wheel), which compiles ~150 C++ files incl. a 5.8 MB SWIG wrapper:
-# ~10 min on 2 cores. So the wheel is built once into $QF_WHEELS and installed
+# about 6 min on 2 cores. So the wheel is built once into $QF_WHEELS and installed
 # from there; nothing is done when the venv already imports it. The wheel ships
 # the data dictionaries as $VENV/share/quickfix/FIX*.xml (FIX44.xml is the one
 # fix_client.py loads); should a build lack them they are extracted from the
@@ -73,7 +73,7 @@ else
   if [ -z "$(qf_whl)" ]; then
     "$VENV/bin/python" -m pip download -q --disable-pip-version-check --no-binary :all: --no-deps \
       -d "$QF_WHEELS" "quickfix==$QF_VERSION"
-    echo "== setup: building the QuickFIX $QF_VERSION wheel from the PyPI sdist (C++, ~10 min; once, cached in $QF_WHEELS)"
+    echo "== setup: building the QuickFIX $QF_VERSION wheel from the PyPI sdist (C++, about 6 min; once, cached in $QF_WHEELS)"
     qf_start=$(date +%s)
     MAKEFLAGS=-j2 nice -n 10 "$VENV/bin/python" -m pip wheel -q --disable-pip-version-check --no-deps \
       -w "$QF_WHEELS" "$QF_WHEELS/quickfix-$QF_VERSION.tar.gz" >"$QF_WHEELS/build-$QF_VERSION.log" 2>&1 \
