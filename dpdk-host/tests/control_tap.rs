@@ -136,9 +136,14 @@ fn check_stats(v: &Value, connects: u64, ring: bool) {
     assert_eq!(u(c, "tcp_open"), 0, "{c:#}");
     assert_eq!(u(c, "ring_full"), 0, "{c:#}");
     if ring {
-        // Every frame the control plane saw came through the ring, and
-        // every forwarded frame is one the engine counted filtered/malformed.
-        assert!(u(c, "forwarded") >= u(c, "rx_frames"), "{c:#}");
+        // net_tap needs as many RX as TX queues, so the port also has an RX
+        // queue paired with the control plane's TX queue, which it polls
+        // too; the kernel steers a flow to the queue our replies came from.
+        // So the first frames of each flow (ARP, SYNs, the first echo) come
+        // through the workers' ring, later ones mostly directly.
+        assert!(u(c, "forwarded") >= 1, "nothing came through the ring: {c:#}");
+        // Every forwarded frame is one the engine counted filtered/malformed.
+
         assert!(
             u(v, "packets.filtered") + u(v, "packets.malformed") >= u(c, "forwarded"),
             "{v:#}"

@@ -15,12 +15,56 @@ use crate::dpdk::{Mbuf, MbufBurst, Mempool, RingConsumer, RxQueue, TxQueue};
 /// Frames pulled from the source at a time.
 const RX_BURST: usize = 32;
 
-/// Where received control frames come from.
-pub enum RxSource<'q, 'e> {
-    /// The feed workers' forwarding ring (control plane on the feed port).
-    Ring(RingConsumer<'q, 'e>),
-    /// An RX queue of a port of its own, polled directly.
-    Queue(RxQueue<'q, 'e>),
+/// Where received control frames come from: the feed workers' forwarding
+/// ring (control plane on the feed port) and/or RX queues it polls itself (a
+/// port of its own; or queues a device forced on the feed port, see
+/// `host::configure_port`).
+pub struct RxSource<'q, 'e> {
+    ring: Option<RingConsumer<'q, 'e>>,
+    queues: Vec<RxQueue<'q, 'e>>,
+    next_queue: usize,
+}
+
+impl<'q, 'e> RxSource<'q, 'e> {
+    /// Frames from the workers' ring.
+    pub fn ring(consumer: RingConsumer<'q, 'e>) -> Self {
+        RxSource {
+            ring: Some(consumer),
+            queues: Vec::new(),
+            next_queue: 0,
+        }
+    }
+
+    /// Frames from an RX queue.
+    pub fn queue(queue: RxQueue<'q, 'e>) -> Self {
+        RxSource {
+            ring: None,
+            queues: vec![queue],
+            next_queue: 0,
+        }
+    }
+
+    /// Polls `queue` too.
+    pub fn and_queue(mut self, queue: RxQueue<'q, 'e>) -> Self {
+        self.queues.push(queue);
+        self
+    }
+
+    /// Fills `burst` from the ring first, else from the next queue in turn.
+    fn fill<const N: usize>(&mut self, burst: &mut MbufBurst<'e, N>) {
+        if let Some(c) = self.ring.as_mut() {
+            if c.dequeue_burst(burst) > 0 {
+                return;
+            }
+        }
+        for _ in 0..self.queues.len() {
+            let i = self.next_queue % self.queues.len();
+            self.next_queue = i + 1;
+            if self.queues[i].rx_burst(burst) > 0 {
+                return;
+            }
+        }
+    }
 }
 
 /// What went through the device.
@@ -91,10 +135,7 @@ impl<'q, 'e> MbufDevice<'q, 'e> {
 
     fn next_frame(&mut self) -> Option<Mbuf<'e>> {
         if self.pending.is_empty() {
-            match &mut self.rx {
-                RxSource::Ring(c) => c.dequeue_burst(&mut self.pending),
-                RxSource::Queue(q) => q.rx_burst(&mut self.pending),
-            };
+            self.rx.fill(&mut self.pending);
         }
         // Front first: keep arrival order (TCP segments, ARP before IP).
         let m = self.pending.remove(0)?;

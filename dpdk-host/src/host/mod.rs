@@ -236,9 +236,9 @@ fn run_with_eal(
         tx_fast_free: same_port,
         ..PortConfig::default()
     };
-    let mut rx_port = Port::configure(eal, rx_id, &rx_cfg, &pools)
+    let (mut rx_port, rx_extra) = configure_port(eal, rx_id, &rx_cfg, &pools, ctl_pool)
         .with_context(|| format!("configuring RX port {}", args.rx_port))?;
-    let mut tx_port_own = if same_port {
+    let tx_port_own = if same_port {
         None
     } else {
         let cfg = PortConfig {
@@ -248,10 +248,32 @@ fn run_with_eal(
             ..rx_cfg.clone()
         };
         Some(
-            Port::configure(eal, tx_id, &cfg, &pools[..1])
+            configure_port(eal, tx_id, &cfg, &pools[..1], ctl_pool)
                 .with_context(|| format!("configuring TX port {tx_id}"))?,
         )
     };
+    let (mut tx_port_own, tx_extra) = match tx_port_own {
+        Some((p, extra)) => (Some(p), extra),
+        None => (None, 0..0),
+    };
+    // Extra RX queues get frames (the device spreads flows over all of
+    // them): the control plane polls those of its port; elsewhere nobody can.
+    for (extra, port, polled) in [
+        (&rx_extra, rx_id, ctl_on_rx),
+        (&tx_extra, tx_id, ctl_on_tx),
+    ] {
+        if !extra.is_empty() {
+            eprintln!(
+                "tickwire: warning: port {port} ({}) needs as many RX as TX queues; its RX queue(s) {extra:?} {}",
+                eal.port_name(port).unwrap_or_default(),
+                if polled {
+                    "are polled by the control plane (feed frames landing there are not seen by the engine)"
+                } else {
+                    "are not polled (frames landing there are lost)"
+                }
+            );
+        }
+    }
     let mut ctl_port_own = match (ctl_own, ctl_pool) {
         (Some(id), Some(pool)) => {
             let cfg = PortConfig {
@@ -388,10 +410,20 @@ fn run_with_eal(
                     .as_ref()
                     .ok_or_else(|| anyhow!("control port {id} was not configured"))?
             };
-            let rx = match &forward_ring {
-                Some(r) => RxSource::Ring(r.ring().consumer().context("forwarding ring consumer")?),
-                None => RxSource::Queue(port.rx_queue(0).context("control RX queue")?),
+            let mut rx = match &forward_ring {
+                Some(r) => RxSource::ring(r.ring().consumer().context("forwarding ring consumer")?),
+                None => RxSource::queue(port.rx_queue(0).context("control RX queue")?),
             };
+            let extra = if ctl_on_rx {
+                rx_extra.clone()
+            } else if ctl_on_tx {
+                tx_extra.clone()
+            } else {
+                0..0
+            };
+            for q in extra {
+                rx = rx.and_queue(port.rx_queue(q).context("control RX queue")?);
+            }
             let txq = port
                 .tx_queue(port.tx_queue_count() - 1)
                 .context("control TX queue")?;
@@ -510,6 +542,41 @@ fn run_with_eal(
         bail!("{}", failures.join("; "));
     }
     Ok(())
+}
+
+/// Configures a port. Some devices (net_tap) need as many RX as TX queues
+/// and refuse the uneven layouts used here (a TX queue per worker plus the
+/// control plane's, RX queues only for workers): then the port is configured
+/// again with the larger count for both, the added RX queues taking mbufs
+/// from `extra_pool` (or the first pool). Returns the port and the RX queues
+/// added that way, which nobody polls unless the caller sees to it.
+fn configure_port<'e>(
+    eal: &'e Eal,
+    id: u16,
+    cfg: &PortConfig,
+    pools: &[Mempool<'e>],
+    extra_pool: Option<Mempool<'e>>,
+) -> dpdk::Result<(Port<'e>, std::ops::Range<u16>)> {
+    let err = match Port::configure(eal, id, cfg, pools) {
+        Ok(p) => return Ok((p, 0..0)),
+        Err(e) => e,
+    };
+    if cfg.tx_queues <= cfg.rx_queues {
+        return Err(err);
+    }
+    let even = PortConfig {
+        rx_queues: cfg.tx_queues,
+        ..cfg.clone()
+    };
+    let mut even_pools = pools.to_vec();
+    if pools.len() > 1 {
+        let extra = extra_pool.unwrap_or(pools[0]);
+        even_pools.resize(usize::from(even.rx_queues), extra);
+    }
+    match Port::configure(eal, id, &even, &even_pools) {
+        Ok(p) => Ok((p, cfg.rx_queues..even.rx_queues)),
+        Err(_) => Err(err),
+    }
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
