@@ -141,7 +141,10 @@ fn check_stats(v: &Value, connects: u64, ring: bool) {
         // too; the kernel steers a flow to the queue our replies came from.
         // So the first frames of each flow (ARP, SYNs, the first echo) come
         // through the workers' ring, later ones mostly directly.
-        assert!(u(c, "forwarded") >= 1, "nothing came through the ring: {c:#}");
+        assert!(
+            u(c, "forwarded") >= 1,
+            "nothing came through the ring: {c:#}"
+        );
         // Every forwarded frame is one the engine counted filtered/malformed.
 
         assert!(

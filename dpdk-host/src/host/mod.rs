@@ -258,10 +258,7 @@ fn run_with_eal(
     };
     // Extra RX queues get frames (the device spreads flows over all of
     // them): the control plane polls those of its port; elsewhere nobody can.
-    for (extra, port, polled) in [
-        (&rx_extra, rx_id, ctl_on_rx),
-        (&tx_extra, tx_id, ctl_on_tx),
-    ] {
+    for (extra, port, polled) in [(&rx_extra, rx_id, ctl_on_rx), (&tx_extra, tx_id, ctl_on_tx)] {
         if !extra.is_empty() {
             eprintln!(
                 "tickwire: warning: port {port} ({}) needs as many RX as TX queues; its RX queue(s) {extra:?} {}",
