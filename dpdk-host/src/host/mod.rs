@@ -516,7 +516,7 @@ fn run_with_eal(
             Err(e) => failures.push(e),
         }
     }
-    let summary = report::build(
+    let mut summary = report::build(
         &reports,
         tsc_hz,
         elapsed,
@@ -524,8 +524,8 @@ fn run_with_eal(
         tx_stats,
         eal.has_hugepages(),
         storage_bytes,
-        control_counters,
     );
+    report::add_control(&mut summary, control_counters);
     eprintln!("{}", report::human(&summary));
     if let Some(p) = &args.stats_json {
         std::fs::write(p, serde_json::to_string_pretty(&summary)? + "\n")
@@ -710,7 +710,6 @@ pub mod report {
         tx_stats: Option<crate::dpdk::PortStats>,
         hugepages: bool,
         storage_bytes: usize,
-        control: Option<crate::control::ControlCounters>,
     ) -> Value {
         let mut total = Counters::default();
         let mut lat = super::worker::histogram(tsc_hz)
@@ -727,7 +726,6 @@ pub mod report {
             mut fix_bytes,
             mut busy,
         ) = (0, 0, 0, 0, 0, 0, 0, 0, 0u64);
-        let (mut ctl_forwarded, mut ctl_ring_full) = (0u64, 0u64);
         let mut workers = Vec::new();
         for r in reports {
             add(&mut total, &r.counters);
@@ -742,8 +740,6 @@ pub mod report {
             too_large += r.tx.too_large;
             fix_bytes += r.tx.fix_bytes;
             busy = busy.max(r.busy_span_cycles);
-            ctl_forwarded += r.control_forwarded;
-            ctl_ring_full += r.control_ring_full;
             let span_s = r.busy_span_cycles as f64 / tsc_hz.max(1) as f64;
             workers.push(json!({
                 "lcore": r.lcore, "queue": r.queue, "rx_packets": r.rx_packets, "rx_bursts": r.rx_bursts,
@@ -792,19 +788,25 @@ pub mod report {
         v["rx_port"] = port(rx_stats);
         v["tx_port"] = port(tx_stats);
         v["counters_human"] = tickwire::report::summary(&total).into();
-        // Forwarded frames are also counted filtered/malformed above: the
-        // control plane's share of them, not extra frames.
+        v["control"] = Value::Null;
+        v
+    }
+
+    /// Adds the control plane's counters to the summary (`control`; null
+    /// when it is off). Frames the workers forwarded are also counted
+    /// filtered or malformed: the control plane's share of them, not extra
+    /// frames.
+    pub fn add_control(v: &mut Value, control: Option<crate::control::ControlCounters>) {
         v["control"] = match control {
             Some(c) => json!({
                 "rx_frames": c.device.rx_frames, "rx_arp": c.device.rx_arp,
                 "rx_icmp": c.device.rx_icmp, "rx_tcp": c.device.rx_tcp,
                 "tx_frames": c.device.tx_frames, "tx_failures": c.device.tx_failures,
                 "tcp_accepted": c.tcp_accepted, "tcp_closed": c.tcp_closed, "tcp_open": c.tcp_open,
-                "forwarded": ctl_forwarded, "ring_full": ctl_ring_full,
+                "forwarded": c.ring_forwarded, "ring_full": c.ring_full,
             }),
             None => Value::Null,
         };
-        v
     }
 
     /// The final report for people.
