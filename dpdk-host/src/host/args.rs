@@ -115,27 +115,27 @@ pub struct HostArgs {
     /// that answers ARP and ping and accepts FIX sessions. Needs a worker
     /// lcore (EAL -l with two or more). On the feed's RX port, workers hand
     /// it every frame that is not MoldUDP64 for --ports.
-    #[arg(long, value_parser = parse_cidr, help_heading = "Control plane")]
+    #[arg(long, value_name = "ADDR/PREFIX", value_parser = parse_cidr, help_heading = "Control plane")]
     pub ip: Option<Ipv4Cidr>,
     /// Default gateway of the control plane (inside --ip's subnet).
-    #[arg(long, help_heading = "Control plane")]
+    #[arg(long, value_name = "IP", help_heading = "Control plane")]
     pub gateway: Option<Ipv4Addr>,
     /// Accept FIX TCP sessions on IP:PORT (IP must be the --ip address).
-    #[arg(long, value_parser = parse_listen, help_heading = "Control plane")]
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_listen, help_heading = "Control plane")]
     pub fix_listen: Option<SocketAddrV4>,
     /// Most concurrent FIX sessions (1 to 4096).
-    #[arg(long, default_value_t = settings::DEFAULT_MAX_SESSIONS, help_heading = "Control plane")]
+    #[arg(long, value_name = "N", default_value_t = settings::DEFAULT_MAX_SESSIONS, help_heading = "Control plane")]
     pub fix_max_sessions: usize,
     /// TCP send buffer per FIX session, bytes.
-    #[arg(long, default_value_t = settings::DEFAULT_TCP_TX_BUFFER, help_heading = "Control plane")]
+    #[arg(long, value_name = "BYTES", default_value_t = settings::DEFAULT_TCP_TX_BUFFER, help_heading = "Control plane")]
     pub fix_tx_buffer: usize,
     /// TCP receive buffer per FIX session, bytes.
-    #[arg(long, default_value_t = settings::DEFAULT_TCP_RX_BUFFER, help_heading = "Control plane")]
+    #[arg(long, value_name = "BYTES", default_value_t = settings::DEFAULT_TCP_RX_BUFFER, help_heading = "Control plane")]
     pub fix_rx_buffer: usize,
     /// Port of the control plane, by name or id (default: the RX port). A
     /// port other than the RX port is polled by the control plane itself
     /// (its RX queue 0); it may be the --tx-port.
-    #[arg(long, help_heading = "Control plane")]
+    #[arg(long, value_name = "NAME|ID", help_heading = "Control plane")]
     pub control_port: Option<String>,
 }
 

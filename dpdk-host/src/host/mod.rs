@@ -45,7 +45,12 @@ fn resolve_port(eal: &Eal, spec: &str) -> Result<u16> {
     }
     eal.port_by_name(spec).map_err(|e| {
         let names: Vec<String> = eal.port_ids().filter_map(|p| eal.port_name(p).ok()).collect();
-        let given_vdev = std::env::args().any(|a| a.starts_with(spec) || a.contains(&format!("--vdev={spec}")));
+        // A --vdev argument (separate or `--vdev=...`) naming this device.
+        let argv: Vec<String> = std::env::args().collect();
+        let given_vdev = argv
+            .windows(2)
+            .any(|w| w[0] == "--vdev" && w[1].starts_with(spec))
+            || argv.iter().any(|a| a.starts_with(&format!("--vdev={spec}")));
         let hint = if given_vdev {
             format!("; a --vdev {spec} was given but did not probe: see the driver's message above (a missing rx_pcap file, a bad iface)")
         } else {
