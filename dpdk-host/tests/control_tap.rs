@@ -3,7 +3,8 @@
 //! the kernel's own tools talk to it: `ping` (ICMP echo), `arping` and the
 //! neighbour table (ARP with our MAC), TCP connects to the FIX port (one,
 //! then several at once, then again after they closed, which needs the
-//! listening sockets re-armed). Both ways frames reach the control plane are
+//! listening sockets re-armed), 1 MiB echoed through `--control-echo`
+//! (the ControlPlane's recv/send API). Both ways frames reach the control plane are
 //! covered: through the workers' ring when it shares the feed's RX port, and
 //! polled directly on a port of its own next to a `net_pcap` feed.
 //!
@@ -11,6 +12,7 @@
 
 mod common;
 
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -104,8 +106,11 @@ fn exercise(iface: &str, net: u32, mac: &str) -> u64 {
     let mut made = 0;
     drop(connect(fix));
     made += 1;
+    echo_round_trip(connect(fix));
+    made += 1;
     // Every session slot at once, twice: the second round only connects if
     // the first round's sockets were retired and listeners re-armed.
+    std::thread::sleep(Duration::from_millis(200));
     for round in 0..2 {
         let conns: Vec<TcpStream> = (0..MAX_SESSIONS).map(|_| connect(fix)).collect();
         made += conns.len() as u64;
@@ -116,11 +121,44 @@ fn exercise(iface: &str, net: u32, mac: &str) -> u64 {
                 "round {round}: connection not established"
             );
         }
+        // One more than --fix-max-sessions: no socket listens, so a reset.
+        let over = TcpStream::connect_timeout(&SocketAddr::V4(fix), Duration::from_secs(3));
+        assert_eq!(
+            over.as_ref().map_err(|e| e.kind()).err(),
+            Some(std::io::ErrorKind::ConnectionRefused),
+            "round {round}: session {} of {MAX_SESSIONS}: {over:?}",
+            MAX_SESSIONS + 1
+        );
         drop(conns);
         // Closes travel (FIN, our FIN, last ACK) before the next round.
         std::thread::sleep(Duration::from_millis(500));
     }
     made
+}
+
+/// Sends 1 MiB through `--control-echo` while reading it back on another
+/// thread: many segments both ways, windows filling up, the send buffer
+/// limiting what the echo reads. Then closes and sees the server close too.
+fn echo_round_trip(conn: TcpStream) {
+    const LEN: usize = 1 << 20;
+    let data: Vec<u8> = (0..LEN).map(|i| (i * 7 + i / 251) as u8).collect();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut writer = conn.try_clone().unwrap();
+    let sent = data.clone();
+    let w = std::thread::spawn(move || {
+        for chunk in sent.chunks(1000) {
+            writer.write_all(chunk).unwrap();
+        }
+        writer.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    let mut back = Vec::with_capacity(LEN);
+    (&conn)
+        .read_to_end(&mut back)
+        .unwrap_or_else(|e| panic!("echo: read {} of {LEN} bytes, then {e}", back.len()));
+    w.join().unwrap();
+    assert_eq!(back.len(), LEN, "echoed length; then the server closed");
+    assert!(back == data, "echoed bytes differ");
 }
 
 fn check_stats(v: &Value, connects: u64, ring: bool) {
@@ -194,6 +232,7 @@ fn run_case(tag: &str, which: u32, extra_vdevs: Vec<String>, app: &[&str], ring:
         .args(["--ip", &format!("{ip}/24")])
         .args(["--fix-listen", &format!("{ip}:{FIX_PORT}")])
         .args(["--fix-max-sessions", &MAX_SESSIONS.to_string()])
+        .arg("--control-echo")
         .args(["--stats-interval", "0", "--stats-json"])
         .arg(&stats);
     let mut host = Guarded::spawn(&mut cmd);

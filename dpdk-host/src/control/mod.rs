@@ -11,6 +11,7 @@
 pub mod device;
 pub mod forward;
 pub mod listener;
+pub mod sessions;
 pub mod settings;
 
 use std::collections::BTreeMap;

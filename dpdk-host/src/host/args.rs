@@ -137,6 +137,10 @@ pub struct HostArgs {
     /// (its RX queue 0); it may be the --tx-port.
     #[arg(long, value_name = "NAME|ID", help_heading = "Control plane")]
     pub control_port: Option<String>,
+    /// Echo what FIX clients send back to them instead of discarding it (a
+    /// bring-up check of the TCP path, until the publisher drives sessions).
+    #[arg(long, requires = "fix_listen", help_heading = "Control plane")]
+    pub control_echo: bool,
 }
 
 impl HostArgs {

@@ -14,7 +14,7 @@ use tickwire_core::wire::ethernet::ipv4_multicast_mac;
 
 use crate::control::device::{MbufDevice, RxSource};
 use crate::control::forward::ForwardRing;
-use crate::control::{ConnClosed, ConnId, ControlPlane, ControlSettings};
+use crate::control::{sessions, ControlPlane, ControlSettings};
 use crate::dpdk::{self, signal, DpdkBox, Eal, Mempool, Port, PortConfig};
 use args::HostArgs;
 use tx::{OutputAddress, TxSink};
@@ -75,30 +75,10 @@ const CONTROL_FRAME_MAX: usize = 1514;
 const CONTROL_MBUFS: u32 = 4095;
 
 /// Runs the host with the full argv. Until a publisher drives them, FIX
-/// sessions are accepted and left idle (see [`discard_sessions`]).
+/// sessions are accepted and what clients send is discarded (see
+/// [`sessions::discard`]; `--control-echo` echoes it instead).
 pub fn run(argv: &[String]) -> Result<()> {
-    run_with_hook(argv, &mut discard_sessions())
-}
-
-/// The hook used when nothing else drives the sessions: reads and discards
-/// what clients send and closes a session once its client closed it, so that
-/// finished sessions free their slots.
-pub fn discard_sessions() -> impl FnMut(&mut ControlPlane<'_, '_>, u64) {
-    let mut sessions: Vec<ConnId> = Vec::new();
-    move |cp, _now| {
-        sessions.extend(cp.accepted());
-        let mut buf = [0u8; 512];
-        sessions.retain(|&c| loop {
-            match cp.recv(c, &mut buf) {
-                Ok(0) => break true,
-                Ok(_) => {}
-                Err(ConnClosed) => {
-                    cp.close(c);
-                    break false;
-                }
-            }
-        });
-    }
+    run_with_hook(argv, &mut sessions::discard())
 }
 
 /// [`run`], calling `hook` on every turn of the main lcore's loop while the
@@ -122,6 +102,8 @@ pub fn run_with_hook(argv: &[String], hook: &mut ControlHook<'_>) -> Result<()> 
         bail!("--rx-queues must be at least 1");
     }
     let control = args.control_settings().map_err(|e| anyhow!("{e}"))?;
+    let mut echo = sessions::echo();
+    let hook: &mut ControlHook<'_> = if args.control_echo { &mut echo } else { hook };
 
     let (eal, _consumed) =
         Eal::init(argv).context("EAL initialisation failed (see the EAL messages above)")?;
