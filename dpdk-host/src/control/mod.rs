@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddrV4;
 
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{
+    Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
 use smoltcp::socket::{tcp, AnySocket};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
@@ -26,6 +28,9 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpo
 use device::{DeviceCounters, MbufDevice};
 use listener::Listener;
 pub use settings::ControlSettings;
+
+/// Most frames handled per [`ControlPlane::poll`].
+const RX_BUDGET: usize = 64;
 
 /// One accepted TCP connection. Stable for the connection's life and never
 /// reused within a run.
@@ -146,15 +151,30 @@ impl<'q, 'e> ControlPlane<'q, 'e> {
         Instant::from_micros(us as i64)
     }
 
-    /// Receives what arrived, runs smoltcp (ARP, ICMP, TCP timers, socket
-    /// I/O), sends what it produced, then hands over completed handshakes
+    /// Receives what arrived (up to 64 frames), runs smoltcp (ARP, ICMP, TCP
+    /// timers, socket I/O), sends what it produced, then hands over completed handshakes
     /// and retires finished connections. Returns true when anything moved
     /// (a frame in or out, a socket changed state), false when idle.
     pub fn poll(&mut self, now_tsc: u64) -> bool {
         let before = self.device.counters();
         let ts = self.instant(now_tsc);
-        let changed = self.iface.poll(ts, &mut self.device, &mut self.sockets)
-            == smoltcp::iface::PollResult::SocketStateChanged;
+        let mut changed = false;
+        // Bounded: a flood of control traffic must not starve the hook (the
+        // FIX publisher) that runs between polls.
+        for _ in 0..RX_BUDGET {
+            match self
+                .iface
+                .poll_ingress_single(ts, &mut self.device, &mut self.sockets)
+            {
+                PollIngressSingleResult::None => break,
+                PollIngressSingleResult::PacketProcessed => {}
+                PollIngressSingleResult::SocketStateChanged => changed = true,
+            }
+        }
+        changed |= self
+            .iface
+            .poll_egress(ts, &mut self.device, &mut self.sockets)
+            == PollResult::SocketStateChanged;
         self.reap();
         if let Some(l) = self.listener.as_mut() {
             for h in l.take_established(&mut self.sockets) {
