@@ -230,6 +230,8 @@ fn run_case(tag: &str, which: u32, extra_vdevs: Vec<String>, app: &[&str], ring:
         .arg("--")
         .args(app)
         .args(["--ip", &format!("{ip}/24")])
+        // A default route via the kernel side: set up, unused by the tests.
+        .args(["--gateway", &format!("10.77.{net}.1")])
         .args(["--fix-listen", &format!("{ip}:{FIX_PORT}")])
         .args(["--fix-max-sessions", &MAX_SESSIONS.to_string()])
         .arg("--control-echo")
