@@ -31,10 +31,10 @@ fn tun_available() -> bool {
     true
 }
 
-/// A per-process subnet 10.77.N.0/24 (N differs for the two tests and for
+/// A per-process subnet 10.77.N.0/24 (N differs for each test and for
 /// concurrent runs of this file) and a tap name of at most 15 bytes.
 fn subnet(which: u32) -> (u32, String) {
-    let n = 10 + (std::process::id() % 100) * 2 + which;
+    let n = 10 + (std::process::id() % 80) * 3 + which;
     (n, format!("twc{}{which}", std::process::id() % 100_000))
 }
 
@@ -280,6 +280,32 @@ fn tap_control_plane_on_its_own_port() {
         1,
         vec![feed],
         &["--rx-port", "net_pcap0", "--control-port", "net_tap0"],
+        false,
+    );
+}
+
+/// Control plane on the FIX output port (`--tx-port`): it polls that port's
+/// RX queue and sends on a TX queue past the workers' ones.
+#[test]
+fn tap_control_plane_on_the_tx_port() {
+    if !tun_available() {
+        return;
+    }
+    let dir = TempDir::new("ctltx-feed");
+    let g = generate(&dir, "feed", &["--messages", "2000", "--symbols", "5"]);
+    let feed = format!("net_pcap0,rx_pcap={}", g.pcap.display());
+    run_case(
+        "ctltx",
+        2,
+        vec![feed],
+        &[
+            "--rx-port",
+            "net_pcap0",
+            "--tx-port",
+            "net_tap0",
+            "--control-port",
+            "net_tap0",
+        ],
         false,
     );
 }
