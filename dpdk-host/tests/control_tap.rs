@@ -253,6 +253,17 @@ fn run_case(tag: &str, which: u32, extra_vdevs: Vec<String>, app: &[&str], ring:
     check_stats(&read_json(&stats), connects, ring);
 }
 
+/// A `net_pcap0` feed replaying a small generated stream (FIX output, if
+/// it goes there, to a capture beside it).
+fn pcap_feed(dir: &TempDir) -> String {
+    let g = generate(dir, "feed", &["--messages", "2000", "--symbols", "5"]);
+    format!(
+        "net_pcap0,rx_pcap={},tx_pcap={}",
+        g.pcap.display(),
+        dir.join("fix.pcap").display()
+    )
+}
+
 /// Control plane on the feed's RX port: frames reach it through the ring.
 #[test]
 fn tap_control_plane_through_the_workers_ring() {
@@ -269,16 +280,10 @@ fn tap_control_plane_on_its_own_port() {
         return;
     }
     let dir = TempDir::new("ctlport-feed");
-    let g = generate(&dir, "feed", &["--messages", "2000", "--symbols", "5"]);
-    let feed = format!(
-        "net_pcap0,rx_pcap={},tx_pcap={}",
-        g.pcap.display(),
-        dir.join("fix.pcap").display()
-    );
     run_case(
         "ctlport",
         1,
-        vec![feed],
+        vec![pcap_feed(&dir)],
         &["--rx-port", "net_pcap0", "--control-port", "net_tap0"],
         false,
     );
@@ -292,12 +297,10 @@ fn tap_control_plane_on_the_tx_port() {
         return;
     }
     let dir = TempDir::new("ctltx-feed");
-    let g = generate(&dir, "feed", &["--messages", "2000", "--symbols", "5"]);
-    let feed = format!("net_pcap0,rx_pcap={}", g.pcap.display());
     run_case(
         "ctltx",
         2,
-        vec![feed],
+        vec![pcap_feed(&dir)],
         &[
             "--rx-port",
             "net_pcap0",
