@@ -99,6 +99,8 @@ fn main() {
         .allowlist_var("RTE_.*")
         .allowlist_var("E_RTE_.*")
         .allowlist_var("SOCKET_ID_ANY")
+        // rte_ring_create flags (RING_F_SP_ENQ, RING_F_SC_DEQ, ...).
+        .allowlist_var("RING_F_.*")
         .allowlist_var("LCORE_ID_ANY")
         // Per-lcore variables are C `__thread`s; an `extern static` would read
         // the wrong address. Use tw_errno()/tw_lcore_id() instead.

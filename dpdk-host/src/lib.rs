@@ -3,5 +3,6 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod control;
 pub mod dpdk;
 pub mod host;

@@ -1,7 +1,8 @@
 //! End-to-end smoke test of the safe DPDK layer on virtual devices, with no
 //! hugepages and no PCI devices: EAL init, mempool, ports (net_null, net_ring,
 //! net_pcap), rx/tx bursts including a partial tx, stats, lcore launch and
-//! scope, DPDK-heap tables, cleanup.
+//! scope, rings of mbufs (single and multi producer, across lcores),
+//! DPDK-heap tables, cleanup.
 //!
 //! DPDK allows one `rte_eal_init` per process, so everything lives in one
 //! `#[test]`. Needs root (or the capabilities EAL wants) and the
@@ -9,7 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use tickwire_host::dpdk::{sys, DpdkBox, Eal, Error, Mbuf, MbufBurst, Mempool, Port, PortConfig};
+use tickwire_host::dpdk::{
+    sys, DpdkBox, Eal, Error, Mbuf, MbufBurst, Mempool, Port, PortConfig, Producers, Ring,
+};
 
 /// Three small Ethernet frames.
 fn frames() -> Vec<Vec<u8>> {
@@ -345,6 +348,148 @@ fn eal_smoke() {
     let expect_len = 24 + frames.iter().map(|f| 16 + f.len()).sum::<usize>();
     assert_eq!(out.len(), expect_len);
     assert_eq!(&out[out.len() - frames[2].len()..], &frames[2][..]);
+
+    // --- rings of mbufs -------------------------------------------------------
+    {
+        assert!(Ring::new(&eal, "smoke_bad", 6, None, Producers::Single).is_err());
+        let ring = Ring::new(&eal, "smoke_sp", 8, None, Producers::Single).unwrap();
+        assert_eq!(ring.capacity(), 7);
+        let mut prod = ring.producer().unwrap();
+        assert!(ring.producer().is_err(), "single producer");
+        let mut cons = ring.consumer().unwrap();
+        assert!(ring.consumer().is_err(), "single consumer");
+        let mut burst = MbufBurst::<16>::new();
+        for seq in 0..10 {
+            let mut m = pool.alloc().unwrap();
+            fill(&mut m, seq);
+            burst.push(m).unwrap();
+        }
+        assert_eq!(
+            prod.enqueue_burst(&mut burst),
+            7,
+            "a full ring takes what fits"
+        );
+        assert_eq!(ring.count(), 7);
+        let left: Vec<u32> = burst.iter().map(seq_of).collect();
+        assert_eq!(left, [7, 8, 9], "the rest stays, in order");
+        // Taking one out of a burst keeps the order and the ownership.
+        let m8 = burst.remove(1).unwrap();
+        assert_eq!(seq_of(&m8), 8);
+        assert!(burst.remove(2).is_none());
+        assert_eq!(burst.iter().map(seq_of).collect::<Vec<_>>(), [7, 9]);
+        let back = prod.enqueue(m8).expect_err("the ring is full");
+        drop(back);
+        let mut out = MbufBurst::<4>::new();
+        assert_eq!(cons.dequeue_burst(&mut out), 4);
+        assert_eq!(cons.dequeue_burst(&mut out), 0, "no spare slot");
+        assert_eq!(out.iter().map(seq_of).collect::<Vec<_>>(), [0, 1, 2, 3]);
+        out.clear();
+        assert_eq!(prod.enqueue_burst(&mut burst), 2);
+        assert_eq!(ring.count(), 5);
+        drop((prod, cons));
+        assert_eq!(pool.in_use_count(), 5, "only the ring holds mbufs");
+        drop(ring); // frees the five still in it
+        assert_eq!(pool.in_use_count(), 0);
+
+        // Multi producer: the worker lcore and the main lcore both enqueue,
+        // the main lcore consumes; every mbuf arrives once.
+        let ring = Ring::new(&eal, "smoke_mp", 64, None, Producers::Multi).unwrap();
+        let mut cons = ring.consumer().unwrap();
+        let total = eal.scope(|scope| {
+            let mut remote = ring.producer().unwrap();
+            let h = scope
+                .launch(1, move || {
+                    let mut sent = 0u32;
+                    while sent < 500 {
+                        let mut m = pool.alloc().unwrap();
+                        fill(&mut m, 1_000_000 + sent);
+                        if remote.enqueue(m).is_ok() {
+                            sent += 1;
+                        }
+                    }
+                })
+                .unwrap();
+            let mut local = ring.producer().unwrap();
+            let (mut got, mut remote_next, mut sent) = (0u32, 1_000_000u32, 0u32);
+            let mut out = MbufBurst::<32>::new();
+            while got < 1000 {
+                if sent < 500 {
+                    let mut m = pool.alloc().unwrap();
+                    fill(&mut m, sent);
+                    if local.enqueue(m).is_ok() {
+                        sent += 1;
+                    }
+                }
+                cons.dequeue_burst(&mut out);
+                for m in out.drain() {
+                    let seq = seq_of(&m);
+                    if seq >= 1_000_000 {
+                        assert_eq!(seq, remote_next, "one producer's order is kept");
+                        remote_next += 1;
+                    }
+                    got += 1;
+                }
+            }
+            h.join().unwrap();
+            got
+        });
+        assert_eq!(total, 1000);
+        assert_eq!(ring.count(), 0);
+        drop(cons);
+        drop(ring);
+        assert_eq!(pool.in_use_count(), 0, "no leak, no double free");
+    }
+
+    // --- control-plane forwarding: frames leave a burst for the ring ----------
+    {
+        use tickwire_host::control::forward::{ForwardRing, RING_SIZE};
+        let fr = ForwardRing::new(&eal, 1, None).unwrap();
+        let mut fwd = fr.forwarder().unwrap();
+        let mut cons = fr.ring().consumer().unwrap();
+        let mut burst = MbufBurst::<32>::new();
+        for seq in 0..10 {
+            let mut m = pool.alloc().unwrap();
+            fill(&mut m, seq);
+            burst.push(m).unwrap();
+        }
+        fwd.forward(&mut burst, 1 << 1 | 1 << 3 | 1 << 4 | 1 << 8);
+        assert_eq!(
+            burst.iter().map(seq_of).collect::<Vec<_>>(),
+            [0, 2, 5, 6, 7, 9]
+        );
+        burst.clear(); // the bulk free skips what was forwarded
+        let mut out = MbufBurst::<32>::new();
+        assert_eq!(cons.dequeue_burst(&mut out), 4);
+        assert_eq!(out.iter().map(seq_of).collect::<Vec<_>>(), [1, 3, 4, 8]);
+        out.clear();
+        assert_eq!((fwd.forwarded, fwd.ring_full), (4, 0));
+        // Fill the ring, then overflow it: the overflow is freed and counted.
+        let cap = fr.ring().capacity();
+        assert_eq!(cap, RING_SIZE as usize - 1);
+        let mut pushed = 0;
+        while pushed < cap + 5 {
+            for _ in 0..32 {
+                burst.push(pool.alloc().unwrap()).unwrap();
+            }
+            fwd.forward(&mut burst, u64::from(u32::MAX));
+            assert!(burst.is_empty());
+            pushed += 32;
+        }
+        assert_eq!(fwd.forwarded, 4 + cap as u64);
+        assert_eq!(fwd.ring_full, (pushed - cap) as u64);
+        assert_eq!(
+            (fr.forwarded(), fr.ring_full()),
+            (fwd.forwarded, fwd.ring_full)
+        );
+        assert_eq!(
+            pool.in_use_count() as usize,
+            cap,
+            "dropped frames were freed"
+        );
+        drop((fwd, cons));
+        drop(fr);
+        assert_eq!(pool.in_use_count(), 0);
+    }
 
     // --- DPDK-heap tables ---------------------------------------------------
     {

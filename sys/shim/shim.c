@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include "shim.h"
 
@@ -123,4 +124,26 @@ void tw_set_errno(int value)
 void tw_prefetch0(const volatile void *p)
 {
     rte_prefetch0(p);
+}
+
+unsigned int tw_ring_enqueue_burst(struct rte_ring *r, void *const *obj_table,
+                                   unsigned int n)
+{
+    return rte_ring_enqueue_burst(r, obj_table, n, NULL);
+}
+
+unsigned int tw_ring_dequeue_burst(struct rte_ring *r, void **obj_table,
+                                   unsigned int n)
+{
+    return rte_ring_dequeue_burst(r, obj_table, n, NULL);
+}
+
+unsigned int tw_ring_count(const struct rte_ring *r)
+{
+    return rte_ring_count(r);
+}
+
+unsigned int tw_ring_capacity(const struct rte_ring *r)
+{
+    return rte_ring_get_capacity(r);
 }

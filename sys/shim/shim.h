@@ -12,6 +12,7 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct rte_ring;
 
 /* rte_ethdev.h */
 uint16_t tw_eth_rx_burst(uint16_t port_id, uint16_t queue_id,
@@ -36,6 +37,15 @@ uint16_t tw_pktmbuf_data_len(const struct rte_mbuf *m);
 uint32_t tw_pktmbuf_pkt_len(const struct rte_mbuf *m);
 uint16_t tw_pktmbuf_headroom(const struct rte_mbuf *m);
 uint16_t tw_pktmbuf_tailroom(const struct rte_mbuf *m);
+
+/* rte_ring.h: burst enqueue/dequeue of object pointers; producer/consumer
+ * sync (SP/MP, SC/MC) follows the flags the ring was created with. */
+unsigned int tw_ring_enqueue_burst(struct rte_ring *r, void *const *obj_table,
+                                   unsigned int n);
+unsigned int tw_ring_dequeue_burst(struct rte_ring *r, void **obj_table,
+                                   unsigned int n);
+unsigned int tw_ring_count(const struct rte_ring *r);
+unsigned int tw_ring_capacity(const struct rte_ring *r);
 
 /* rte_lcore.h / rte_cycles.h / rte_errno.h / rte_prefetch.h */
 unsigned int tw_lcore_id(void);

@@ -358,6 +358,26 @@ impl<'e, const N: usize> MbufBurst<'e, N> {
         Some(unsafe { self.bufs[self.len].assume_init_read() })
     }
 
+    /// Takes the mbuf at `index` out of the burst, shifting the ones after it
+    /// down (order kept, like `Vec::remove`); `None` past the end. The burst
+    /// no longer owns it, so a later bulk free cannot free it twice.
+    #[inline]
+    pub fn remove(&mut self, index: usize) -> Option<Mbuf<'e>> {
+        if index >= self.len {
+            return None;
+        }
+        // SAFETY: slot `index` is initialised; it is read out once and then
+        // overwritten by the shift below (or no longer counted).
+        let m = unsafe { self.bufs[index].assume_init_read() };
+        let base = self.bufs.as_mut_ptr();
+        // SAFETY: source `[index + 1, len)` and destination `[index, len - 1)`
+        // lie within the array; `ptr::copy` allows the overlap. The slot at
+        // `len - 1` is no longer counted afterwards.
+        unsafe { ptr::copy(base.add(index + 1), base.add(index), self.len - index - 1) };
+        self.len -= 1;
+        Some(m)
+    }
+
     /// Frees every mbuf held (one `rte_pktmbuf_free_bulk`).
     #[inline]
     pub fn clear(&mut self) {

@@ -14,6 +14,10 @@
 //! * [`Port`] configures/starts an ethdev port and stops/closes it on drop;
 //!   its [`RxQueue`]/[`TxQueue`] handles are exclusive (one per queue at a
 //!   time), which is DPDK's threading rule for the burst functions.
+//! * [`Ring`] is an `rte_ring` of owned mbufs (single consumer, single or
+//!   multi producer); its [`RingProducer`]/[`RingConsumer`] handles are
+//!   exclusive where the ring's sync mode needs them to be. Enqueued mbufs
+//!   belong to the ring until dequeued; dropping the ring frees them.
 //! * Worker lcores run closures through [`Eal::launch`] (`'static`) or
 //!   [`Eal::scope`] (may borrow ports, pools, ...), with panics caught at the
 //!   FFI boundary.
@@ -29,6 +33,7 @@ mod mbuf;
 mod memory;
 mod mempool;
 mod port;
+mod ring;
 pub mod signal;
 
 pub use eal::Eal;
@@ -38,6 +43,7 @@ pub use mbuf::{Drain, Mbuf, MbufBurst};
 pub use memory::DpdkBox;
 pub use mempool::Mempool;
 pub use port::{LinkStatus, Port, PortConfig, PortIds, PortStats, RxQueue, TxQueue};
+pub use ring::{Producers, Ring, RingConsumer, RingProducer};
 
 /// Raw bindings, for what the safe layer does not cover yet.
 pub use tickwire_sys as sys;

@@ -1,13 +1,16 @@
 //! The host's app arguments (after `--`), parsed before the EAL starts so bad
 //! arguments fail fast with one clear message.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 
 use clap::Parser;
 use tickwire::replay::{parse_duration_ns, parse_precision};
 use tickwire_core::engine::EngineConfig;
 use tickwire_core::fix::TimePrecision;
+
+use crate::control::settings::{self, parse_cidr, parse_listen, ControlInputs, Ipv4Cidr};
+use crate::control::ControlSettings;
 
 /// tickwire host: polls DPDK ports for MoldUDP64/ITCH 5.0, keeps full-depth
 /// books and VWAP windows per worker lcore, and sends FIX 4.4 snapshots
@@ -106,9 +109,54 @@ pub struct HostArgs {
     /// Write the final counters and latency percentiles as JSON here.
     #[arg(long)]
     pub stats_json: Option<PathBuf>,
+
+    /// Turns the control plane on, with this IPv4 address and prefix (e.g.
+    /// 10.0.0.2/24): the main lcore runs a TCP/IP stack on the control port
+    /// that answers ARP and ping and accepts FIX sessions. Needs a worker
+    /// lcore (EAL -l with two or more). On the feed's RX port, workers hand
+    /// it every frame that is not MoldUDP64 for --ports.
+    #[arg(long, value_name = "ADDR/PREFIX", value_parser = parse_cidr, help_heading = "Control plane")]
+    pub ip: Option<Ipv4Cidr>,
+    /// Default gateway of the control plane (inside --ip's subnet).
+    #[arg(long, value_name = "IP", help_heading = "Control plane")]
+    pub gateway: Option<Ipv4Addr>,
+    /// Accept FIX TCP sessions on IP:PORT (IP must be the --ip address).
+    #[arg(long, value_name = "IP:PORT", value_parser = parse_listen, help_heading = "Control plane")]
+    pub fix_listen: Option<SocketAddrV4>,
+    /// Most concurrent FIX sessions (1 to 4096).
+    #[arg(long, value_name = "N", default_value_t = settings::DEFAULT_MAX_SESSIONS, help_heading = "Control plane")]
+    pub fix_max_sessions: usize,
+    /// TCP send buffer per FIX session, bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = settings::DEFAULT_TCP_TX_BUFFER, help_heading = "Control plane")]
+    pub fix_tx_buffer: usize,
+    /// TCP receive buffer per FIX session, bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = settings::DEFAULT_TCP_RX_BUFFER, help_heading = "Control plane")]
+    pub fix_rx_buffer: usize,
+    /// Port of the control plane, by name or id (default: the RX port). A
+    /// port other than the RX port is polled by the control plane itself
+    /// (its RX queue 0); it may be the --tx-port.
+    #[arg(long, value_name = "NAME|ID", help_heading = "Control plane")]
+    pub control_port: Option<String>,
+    /// Echo what FIX clients send back to them instead of discarding it (a
+    /// bring-up check of the TCP path, until the publisher drives sessions).
+    #[arg(long, requires = "fix_listen", help_heading = "Control plane")]
+    pub control_echo: bool,
 }
 
 impl HostArgs {
+    /// The control plane's settings (`None`: off), checked for consistency.
+    pub fn control_settings(&self) -> Result<Option<ControlSettings>, String> {
+        ControlSettings::from_inputs(&ControlInputs {
+            ip: self.ip,
+            gateway: self.gateway,
+            fix_listen: self.fix_listen,
+            max_sessions: self.fix_max_sessions,
+            tx_buffer: self.fix_tx_buffer,
+            rx_buffer: self.fix_rx_buffer,
+            port: self.control_port.as_deref(),
+        })
+    }
+
     /// The engine configuration these arguments describe.
     pub fn engine_config(&self) -> EngineConfig {
         EngineConfig {
@@ -163,5 +211,51 @@ mod tests {
         .unwrap();
         assert_eq!(a.ports, vec![1, 2]);
         assert_eq!(a.dst_mac, Some([1, 0, 0x5e, 0, 0, 1]));
+    }
+
+    fn args(list: &[&str]) -> Result<HostArgs, clap::Error> {
+        parse(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn control_plane_arguments() {
+        assert_eq!(args(&[]).unwrap().control_settings(), Ok(None));
+        let a = args(&[
+            "--ip",
+            "10.77.1.2/24",
+            "--gateway",
+            "10.77.1.1",
+            "--fix-listen",
+            "10.77.1.2:9878",
+            "--fix-max-sessions",
+            "4",
+            "--control-port",
+            "net_tap1",
+        ])
+        .unwrap();
+        let s = a.control_settings().unwrap().unwrap();
+        assert_eq!(s.ip, Ipv4Addr::new(10, 77, 1, 2));
+        assert_eq!(s.prefix_len, 24);
+        assert_eq!(s.port.as_deref(), Some("net_tap1"));
+        let l = s.fix_listen.unwrap();
+        assert_eq!(l.max_sessions, 4);
+        assert_eq!(l.tx_buffer, 256 * 1024);
+        assert_eq!(l.rx_buffer, 16 * 1024);
+        // Syntax errors come from clap, with the option named.
+        let e = args(&["--ip", "10.77.1.2"]).unwrap_err().to_string();
+        assert!(e.contains("--ip") && e.contains("ADDR/PREFIX"), "{e}");
+        assert!(args(&["--fix-listen", "10.77.1.2:0"]).is_err());
+        assert!(args(&["--gateway", "nope"]).is_err());
+        // Inconsistent combinations come from control_settings.
+        let e = args(&["--fix-listen", "10.77.1.2:9878"])
+            .unwrap()
+            .control_settings()
+            .unwrap_err();
+        assert!(e.contains("--ip"), "{e}");
+        let e = args(&["--ip", "10.77.1.2/24", "--fix-listen", "10.77.1.3:9878"])
+            .unwrap()
+            .control_settings()
+            .unwrap_err();
+        assert!(e.contains("must be our --ip"), "{e}");
     }
 }

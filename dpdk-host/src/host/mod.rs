@@ -13,6 +13,9 @@ use tickwire_core::engine::{Counters, EngineConfig};
 use tickwire_core::fix::FixSession;
 use tickwire_core::wire::ethernet::ipv4_multicast_mac;
 
+use crate::control::device::{MbufDevice, RxSource};
+use crate::control::forward::ForwardRing;
+use crate::control::{sessions, ControlPlane, ControlSettings};
 use crate::dpdk::{self, signal, DpdkBox, Eal, Mempool, Port, PortConfig};
 use args::HostArgs;
 use tx::{OutputAddress, TxSink};
@@ -43,7 +46,12 @@ fn resolve_port(eal: &Eal, spec: &str) -> Result<u16> {
     }
     eal.port_by_name(spec).map_err(|e| {
         let names: Vec<String> = eal.port_ids().filter_map(|p| eal.port_name(p).ok()).collect();
-        let given_vdev = std::env::args().any(|a| a.starts_with(spec) || a.contains(&format!("--vdev={spec}")));
+        // A --vdev argument (separate or `--vdev=...`) naming this device.
+        let argv: Vec<String> = std::env::args().collect();
+        let given_vdev = argv
+            .windows(2)
+            .any(|w| w[0] == "--vdev" && w[1].starts_with(spec))
+            || argv.iter().any(|a| a.starts_with(&format!("--vdev={spec}")));
         let hint = if given_vdev {
             format!("; a --vdev {spec} was given but did not probe: see the driver's message above (a missing rx_pcap file, a bad iface)")
         } else {
@@ -56,8 +64,27 @@ fn resolve_port(eal: &Eal, spec: &str) -> Result<u16> {
     })
 }
 
-/// Runs the host with the full argv.
+/// What the main lcore calls on every turn of its loop, after polling the
+/// control plane, with the TSC of that poll: where the FIX publisher plugs
+/// in (accept sessions, read requests, write snapshots).
+pub type ControlHook<'h> = dyn FnMut(&mut ControlPlane<'_, '_>, u64) + 'h;
+
+/// Largest Ethernet frame the control plane sends or expects (1500-byte IP
+/// MTU plus the Ethernet header).
+const CONTROL_FRAME_MAX: usize = 1514;
+/// Mbufs for the control plane's TX and, on a port of its own, its RX ring.
+const CONTROL_MBUFS: u32 = 4095;
+
+/// Runs the host with the full argv. Until a publisher drives them, FIX
+/// sessions are accepted and what clients send is discarded (see
+/// [`sessions::discard`]; `--control-echo` echoes it instead).
 pub fn run(argv: &[String]) -> Result<()> {
+    run_with_hook(argv, &mut sessions::discard())
+}
+
+/// [`run`], calling `hook` on every turn of the main lcore's loop while the
+/// control plane (`--ip`) runs.
+pub fn run_with_hook(argv: &[String], hook: &mut ControlHook<'_>) -> Result<()> {
     let app = app_args(argv);
     let Some(args) = tickwire::cli::parse::<HostArgs>("tickwire [EAL args] --", app)? else {
         return Ok(());
@@ -75,11 +102,21 @@ pub fn run(argv: &[String]) -> Result<()> {
     if args.rx_queues == 0 {
         bail!("--rx-queues must be at least 1");
     }
+    let control = args.control_settings().map_err(|e| anyhow!("{e}"))?;
+    let mut echo = sessions::echo();
+    let hook: &mut ControlHook<'_> = if args.control_echo { &mut echo } else { hook };
 
     let (eal, _consumed) =
         Eal::init(argv).context("EAL initialisation failed (see the EAL messages above)")?;
     signal::install().context("installing SIGINT/SIGTERM handlers")?;
-    let result = run_with_eal(&eal, &args, &engine_cfg, sizes.bytes());
+    let result = run_with_eal(
+        &eal,
+        &args,
+        &engine_cfg,
+        sizes.bytes(),
+        control.as_ref(),
+        hook,
+    );
     drop(eal);
     result
 }
@@ -89,6 +126,8 @@ fn run_with_eal(
     args: &HostArgs,
     engine_cfg: &EngineConfig,
     storage_bytes: usize,
+    control: Option<&ControlSettings>,
+    hook: &mut ControlHook<'_>,
 ) -> Result<()> {
     let rx_id = resolve_port(eal, &args.rx_port)?;
     let tx_id = match &args.tx_port {
@@ -120,6 +159,46 @@ fn run_with_eal(
     }
     let lcores = &lcores[..n];
     let on_main = lcores == [eal.main_lcore()];
+    if control.is_some() && on_main {
+        bail!(
+            "the control plane (--ip{}) runs on the main lcore while worker lcores poll the feed, \
+             and this EAL has no worker lcore: give it two or more lcores (e.g. -l 0,1)",
+            if args.fix_listen.is_some() {
+                ", --fix-listen"
+            } else {
+                ""
+            }
+        );
+    }
+    // Where the control plane runs: on the feed's RX port (frames reach it
+    // through the workers' ring), on the TX port or on a port of its own
+    // (it polls RX queue 0 itself). Either way it sends on a TX queue of its
+    // own, one past the workers'.
+    let ctl_id = match control {
+        Some(c) => Some(match &c.port {
+            Some(p) => resolve_port(eal, p).context("--control-port")?,
+            None => rx_id,
+        }),
+        None => None,
+    };
+    let same_port = rx_id == tx_id;
+    let ctl_on_rx = ctl_id == Some(rx_id);
+    let ctl_on_tx = !same_port && ctl_id == Some(tx_id);
+    let ctl_own = ctl_id.filter(|&c| c != rx_id && c != tx_id);
+    let ctl_pool = match control {
+        Some(_) => Some(
+            Mempool::pktmbuf(
+                eal,
+                "tw_ctl_pool",
+                CONTROL_MBUFS,
+                64,
+                Mempool::DEFAULT_DATA_ROOM,
+                eal.lcore_socket(eal.main_lcore()),
+            )
+            .context("creating the control plane's mbuf pool")?,
+        ),
+        None => None,
+    };
 
     let pools: Vec<Mempool<'_>> = lcores
         .iter()
@@ -137,34 +216,71 @@ fn run_with_eal(
         })
         .collect::<Result<_>>()?;
 
-    let same_port = rx_id == tx_id;
     let rx_cfg = PortConfig {
         rx_queues: args.rx_queues,
-        tx_queues: if same_port { args.rx_queues } else { 1 },
+        tx_queues: if same_port { args.rx_queues } else { 1 } + u16::from(ctl_on_rx),
         rx_descriptors: args.descriptors,
         tx_descriptors: args.descriptors,
         tx_fast_free: same_port,
         ..PortConfig::default()
     };
-    let mut rx_port = Port::configure(eal, rx_id, &rx_cfg, &pools)
+    let (mut rx_port, rx_extra) = configure_port(eal, rx_id, &rx_cfg, &pools, ctl_pool)
         .with_context(|| format!("configuring RX port {}", args.rx_port))?;
-    let mut tx_port_own = if same_port {
+    let tx_port_own = if same_port {
         None
     } else {
         let cfg = PortConfig {
             rx_queues: 1,
-            tx_queues: args.rx_queues,
+            tx_queues: args.rx_queues + u16::from(ctl_on_tx),
             tx_fast_free: true,
             ..rx_cfg.clone()
         };
         Some(
-            Port::configure(eal, tx_id, &cfg, &pools[..1])
+            configure_port(eal, tx_id, &cfg, &pools[..1], ctl_pool)
                 .with_context(|| format!("configuring TX port {tx_id}"))?,
         )
+    };
+    let (mut tx_port_own, tx_extra) = match tx_port_own {
+        Some((p, extra)) => (Some(p), extra),
+        None => (None, 0..0),
+    };
+    // Extra RX queues get frames (the device spreads flows over all of
+    // them): the control plane polls those of its port; elsewhere nobody can.
+    for (extra, port, polled) in [(&rx_extra, rx_id, ctl_on_rx), (&tx_extra, tx_id, ctl_on_tx)] {
+        if !extra.is_empty() {
+            eprintln!(
+                "tickwire: warning: port {port} ({}) needs as many RX as TX queues; its RX queue(s) {extra:?} {}",
+                eal.port_name(port).unwrap_or_default(),
+                if polled {
+                    "are polled by the control plane (feed frames landing there are not seen by the engine)"
+                } else {
+                    "are not polled (frames landing there are lost)"
+                }
+            );
+        }
+    }
+    let mut ctl_port_own = match (ctl_own, ctl_pool) {
+        (Some(id), Some(pool)) => {
+            let cfg = PortConfig {
+                rx_queues: 1,
+                tx_queues: 1,
+                rx_descriptors: 512,
+                tx_descriptors: 512,
+                ..PortConfig::default()
+            };
+            Some(
+                Port::configure(eal, id, &cfg, &[pool])
+                    .with_context(|| format!("configuring control port {id}"))?,
+            )
+        }
+        _ => None,
     };
     rx_port.start().context("starting RX port")?;
     if let Some(p) = tx_port_own.as_mut() {
         p.start().context("starting TX port")?;
+    }
+    if let Some(p) = ctl_port_own.as_mut() {
+        p.start().context("starting control port")?;
     }
     let tx_port = tx_port_own.as_ref().unwrap_or(&rx_port);
     let src_mac = match args.src_mac {
@@ -215,6 +331,14 @@ fn run_with_eal(
         .idle_exit
         .map(|ns| (u128::from(ns) * u128::from(tsc_hz) / 1_000_000_000) as u64);
     let live: Vec<LiveStats> = (0..n).map(|_| LiveStats::default()).collect();
+    let forward_ring = if ctl_on_rx {
+        Some(
+            ForwardRing::new(eal, n, eal.lcore_socket(eal.main_lcore()))
+                .context("creating the control plane's forwarding ring")?,
+        )
+    } else {
+        None
+    };
 
     eprintln!(
         "tickwire: {} worker(s) on lcore(s) {:?}, RX port {} ({}), TX port {} ({}), UDP ports {:?}, hugepages: {}, engine tables {:.1} MiB/worker",
@@ -253,8 +377,83 @@ fn run_with_eal(
             tsc_base,
             live: &live[q],
             exit_on_end_of_session: args.exit_on_end_of_session,
+            forward: match &forward_ring {
+                Some(r) => Some(r.forwarder().context("forwarding ring producer")?),
+                None => None,
+            },
         });
     }
+
+    let mut control_plane = match (control, ctl_id, ctl_pool) {
+        (Some(settings), Some(id), Some(pool)) => {
+            let port: &Port<'_> = if ctl_on_rx {
+                &rx_port
+            } else if ctl_on_tx {
+                tx_port
+            } else {
+                ctl_port_own
+                    .as_ref()
+                    .ok_or_else(|| anyhow!("control port {id} was not configured"))?
+            };
+            let mut rx = match &forward_ring {
+                Some(r) => RxSource::ring(r.ring().consumer().context("forwarding ring consumer")?),
+                None => RxSource::queue(port.rx_queue(0).context("control RX queue")?),
+            };
+            let extra = if ctl_on_rx {
+                rx_extra.clone()
+            } else if ctl_on_tx {
+                tx_extra.clone()
+            } else {
+                0..0
+            };
+            for q in extra {
+                rx = rx.and_queue(port.rx_queue(q).context("control RX queue")?);
+            }
+            let txq = port
+                .tx_queue(port.tx_queue_count() - 1)
+                .context("control TX queue")?;
+            let mac = port
+                .mac_address()
+                .context("reading the control port's MAC")?;
+            let device = MbufDevice::new(rx, txq, pool, CONTROL_FRAME_MAX);
+            let cp = ControlPlane::new(
+                device,
+                mac,
+                settings,
+                forward_ring.as_ref(),
+                dpdk::rdtsc(),
+                tsc_hz,
+            );
+            eprintln!(
+                "tickwire: control plane on port {id} ({}) MAC {}, {}/{}{}{}, {}",
+                eal.port_name(id).unwrap_or_default(),
+                mac.iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(":"),
+                settings.ip,
+                settings.prefix_len,
+                settings
+                    .gateway
+                    .map(|g| format!(" via {g}"))
+                    .unwrap_or_default(),
+                settings
+                    .fix_listen
+                    .map(|l| format!(
+                        ", FIX listening on {} ({} sessions)",
+                        l.addr, l.max_sessions
+                    ))
+                    .unwrap_or_default(),
+                if ctl_on_rx {
+                    "fed by the workers' ring"
+                } else {
+                    "polling its RX queue 0"
+                }
+            );
+            Some(cp)
+        }
+        _ => None,
+    };
 
     let started = Instant::now();
     let results: Vec<std::result::Result<WorkerReport, String>> = if on_main {
@@ -266,7 +465,13 @@ fn run_with_eal(
                 let lcore = ctx.lcore;
                 handles.push((lcore, scope.launch(lcore, move || worker::run(ctx))));
             }
-            print_periodic(&live, args.stats_interval, started);
+            main_loop(
+                &live,
+                args.stats_interval,
+                started,
+                control_plane.as_mut(),
+                hook,
+            );
             handles
                 .into_iter()
                 .map(|(lcore, h)| match h {
@@ -282,6 +487,8 @@ fn run_with_eal(
         })
     };
     let elapsed = started.elapsed();
+    let control_counters = control_plane.as_ref().map(ControlPlane::counters);
+    drop(control_plane);
 
     let rx_stats = rx_port.stats().ok();
     let tx_stats = if same_port {
@@ -297,7 +504,7 @@ fn run_with_eal(
             Err(e) => failures.push(e),
         }
     }
-    let summary = report::build(
+    let mut summary = report::build(
         &reports,
         tsc_hz,
         elapsed,
@@ -306,17 +513,55 @@ fn run_with_eal(
         eal.has_hugepages(),
         storage_bytes,
     );
+    report::add_control(&mut summary, control_counters);
     eprintln!("{}", report::human(&summary));
     if let Some(p) = &args.stats_json {
         std::fs::write(p, serde_json::to_string_pretty(&summary)? + "\n")
             .with_context(|| format!("writing {}", p.display()))?;
     }
+    drop(forward_ring);
+    drop(ctl_port_own);
     drop(rx_port);
     drop(tx_port_own);
     if !failures.is_empty() {
         bail!("{}", failures.join("; "));
     }
     Ok(())
+}
+
+/// Configures a port. Some devices (net_tap) need as many RX as TX queues
+/// and refuse the uneven layouts used here (a TX queue per worker plus the
+/// control plane's, RX queues only for workers): then the port is configured
+/// again with the larger count for both, the added RX queues taking mbufs
+/// from `extra_pool` (or the first pool). Returns the port and the RX queues
+/// added that way, which nobody polls unless the caller sees to it.
+fn configure_port<'e>(
+    eal: &'e Eal,
+    id: u16,
+    cfg: &PortConfig,
+    pools: &[Mempool<'e>],
+    extra_pool: Option<Mempool<'e>>,
+) -> dpdk::Result<(Port<'e>, std::ops::Range<u16>)> {
+    let err = match Port::configure(eal, id, cfg, pools) {
+        Ok(p) => return Ok((p, 0..0)),
+        Err(e) => e,
+    };
+    if cfg.tx_queues <= cfg.rx_queues {
+        return Err(err);
+    }
+    let even = PortConfig {
+        rx_queues: cfg.tx_queues,
+        ..cfg.clone()
+    };
+    let mut even_pools = pools.to_vec();
+    if pools.len() > 1 {
+        let extra = extra_pool.unwrap_or(pools[0]);
+        even_pools.resize(usize::from(even.rx_queues), extra);
+    }
+    match Port::configure(eal, id, &even, &even_pools) {
+        Ok(p) => Ok((p, cfg.rx_queues..even.rx_queues)),
+        Err(_) => Err(err),
+    }
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -326,16 +571,48 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "non-string panic".into())
 }
 
-/// The main lcore's loop while workers run: a stats line every interval.
-fn print_periodic(live: &[LiveStats], interval_ns: u64, started: Instant) {
+/// The main lcore's loop while workers run: polls the control plane (if
+/// any) and calls the hook as fast as it can, pausing briefly when there is
+/// nothing to do, and prints a stats line every interval.
+fn main_loop(
+    live: &[LiveStats],
+    interval_ns: u64,
+    started: Instant,
+    mut control: Option<&mut ControlPlane<'_, '_>>,
+    hook: &mut ControlHook<'_>,
+) {
     use std::sync::atomic::Ordering::Relaxed;
-    let tick = Duration::from_millis(50);
+    // Without a control plane there is nothing to poll: check on the workers
+    // every 50 ms as before.
+    let idle_pause = if control.is_some() {
+        Duration::from_micros(20)
+    } else {
+        Duration::from_millis(50)
+    };
     let every = Duration::from_nanos(interval_ns);
     let mut next = started + every;
     let mut last_msgs = 0u64;
     let mut last_t = started;
+    let mut idle_turns = 0u32;
     while !live.iter().all(|l| l.done.load(Relaxed)) {
-        std::thread::sleep(tick);
+        let mut busy = false;
+        if let Some(cp) = control.as_deref_mut() {
+            let now = dpdk::rdtsc();
+            busy = cp.poll(now);
+            hook(cp, now);
+        }
+        if busy {
+            idle_turns = 0;
+        } else {
+            // Spin a little after traffic (replies tend to follow), then
+            // give the core back in short naps.
+            idle_turns = idle_turns.saturating_add(1);
+            if control.is_some() && idle_turns < 1024 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::sleep(idle_pause);
+            }
+        }
         if interval_ns == 0 || Instant::now() < next {
             continue;
         }
@@ -347,7 +624,14 @@ fn print_periodic(live: &[LiveStats], interval_ns: u64, started: Instant) {
         let now = Instant::now();
         let rate = (msgs - last_msgs) as f64 / now.duration_since(last_t).as_secs_f64().max(1e-9);
         (last_msgs, last_t) = (msgs, now);
-        eprintln!("[{:>7.1}s] rx {rx} frames, {msgs} msgs ({:.2} M msg/s), fix {sent} sent / {dropped} dropped", started.elapsed().as_secs_f64(), rate / 1e6);
+        let ctl = control.as_deref().map_or(String::new(), |cp| {
+            let c = cp.counters();
+            format!(
+                ", control {} in / {} out, {} sessions open",
+                c.device.rx_frames, c.device.tx_frames, c.tcp_open
+            )
+        });
+        eprintln!("[{:>7.1}s] rx {rx} frames, {msgs} msgs ({:.2} M msg/s), fix {sent} sent / {dropped} dropped{ctl}", started.elapsed().as_secs_f64(), rate / 1e6);
     }
 }
 
@@ -453,6 +737,7 @@ pub mod report {
                 "messages_per_s": if span_s > 0.0 { r.counters.messages_applied as f64 / span_s } else { 0.0 },
                 "fix_sent": r.tx.fix_sent, "fix_dropped": r.tx.fix_dropped, "idle_exit": r.idle_exit,
                 "session_ended": r.session_ended,
+                "control_forwarded": r.control_forwarded, "control_ring_full": r.control_ring_full,
                 "latency": percentiles(&r.latency_cycles, tsc_hz),
             }));
         }
@@ -491,12 +776,40 @@ pub mod report {
         v["rx_port"] = port(rx_stats);
         v["tx_port"] = port(tx_stats);
         v["counters_human"] = tickwire::report::summary(&total).into();
+        v["control"] = Value::Null;
         v
+    }
+
+    /// Adds the control plane's counters to the summary (`control`; null
+    /// when it is off). Frames the workers forwarded are also counted
+    /// filtered or malformed: the control plane's share of them, not extra
+    /// frames.
+    pub fn add_control(v: &mut Value, control: Option<crate::control::ControlCounters>) {
+        v["control"] = match control {
+            Some(c) => json!({
+                "rx_frames": c.device.rx_frames, "rx_arp": c.device.rx_arp,
+                "rx_icmp": c.device.rx_icmp, "rx_tcp": c.device.rx_tcp,
+                "tx_frames": c.device.tx_frames, "tx_failures": c.device.tx_failures,
+                "tcp_accepted": c.tcp_accepted, "tcp_closed": c.tcp_closed, "tcp_open": c.tcp_open,
+                "forwarded": c.ring_forwarded, "ring_full": c.ring_full,
+            }),
+            None => Value::Null,
+        };
     }
 
     /// The final report for people.
     pub fn human(v: &Value) -> String {
-        format!(
+        let c = &v["control"];
+        let control = if c.is_null() {
+            String::new()
+        } else {
+            format!(
+                "\ncontrol   {} frames in ({} ARP, {} ICMP, {} TCP), {} out, {} TX failures; TCP {} accepted, {} closed; {} forwarded by workers, {} dropped on a full ring",
+                c["rx_frames"], c["rx_arp"], c["rx_icmp"], c["rx_tcp"], c["tx_frames"],
+                c["tx_failures"], c["tcp_accepted"], c["tcp_closed"], c["forwarded"], c["ring_full"]
+            )
+        };
+        let base = format!(
             "tickwire: done in {:.3} s: {} frames received, counters {}\n{}\nfix       {} sent, {} dropped in {} datagrams\nlatency   burst arrival -> tx_burst: p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} flushes)\nrate      {:.2} M msg/s over the busy span of {:.3} s",
             v["elapsed_s"].as_f64().unwrap_or(0.0),
             v["rx_packets"],
@@ -516,6 +829,7 @@ pub mod report {
             v["latency_burst_to_tx"]["samples"],
             v["messages_per_s"].as_f64().unwrap_or(0.0) / 1e6,
             v["busy_span_s"].as_f64().unwrap_or(0.0),
-        )
+        );
+        base + &control
     }
 }

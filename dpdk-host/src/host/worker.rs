@@ -11,10 +11,12 @@ use tickwire_core::vwap::VwapBucket;
 use tickwire_core::wire::{classify_frame, Frame, WireError};
 
 use super::tx::{TxCounters, TxSink};
+use crate::control::forward::Forwarder;
 use crate::dpdk::{self, signal, DpdkBox, MbufBurst, RxQueue};
 
-/// RX burst size.
+/// RX burst size (at most 64: forwarding marks frames in a `u64`).
 pub const RX_BURST: usize = 32;
+const _: () = assert!(RX_BURST <= 64);
 
 /// A worker's engine tables, in DPDK memory on its socket.
 pub struct WorkerStorage<'e> {
@@ -76,6 +78,11 @@ pub struct WorkerReport {
     pub session_ended: bool,
     /// Cycles from the first to the last packet.
     pub busy_span_cycles: u64,
+    /// Frames moved to the control plane's ring (counted filtered or
+    /// malformed by the engine too).
+    pub control_forwarded: u64,
+    /// Frames for the control plane dropped because its ring was full.
+    pub control_ring_full: u64,
 }
 
 /// What a worker needs.
@@ -104,6 +111,9 @@ pub struct WorkerContext<'q, 'e> {
     pub live: &'q LiveStats,
     /// Leave the loop after the burst that carried an end-of-session packet.
     pub exit_on_end_of_session: bool,
+    /// The control plane's ring, when it shares this RX port: frames that
+    /// are not MoldUDP64 for `ports` go there instead of being freed.
+    pub forward: Option<Forwarder<'q, 'e>>,
 }
 
 /// A latency histogram in TSC cycles: up to 10 s at 3 significant digits,
@@ -127,6 +137,7 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         tsc_base,
         live,
         exit_on_end_of_session,
+        mut forward,
     } = ctx;
     let store = Storage {
         orders: &mut storage.orders,
@@ -161,6 +172,13 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
             rx_bursts += 1;
             rx_packets += n as u64;
             sink.now_ns = to_ns(now);
+            // Frames the engine will count filtered or malformed are the
+            // control plane's: one comparison per burst tells whether any
+            // arrived, so MoldUDP64 frames pay nothing for forwarding.
+            let not_mold_before = {
+                let c = eng.counters();
+                c.packets_filtered + c.packets_malformed
+            };
             // Classify the burst once; prefetch the order slots of the next
             // frame's messages while applying the current one.
             let mut frames = [Err(WireError::EthernetTruncated); RX_BURST];
@@ -184,6 +202,13 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
                 if sink.has_output() {
                     latency.saturating_record(dpdk::rdtsc() - now);
                     sink.flush();
+                }
+            }
+            if let Some(fwd) = forward.as_mut() {
+                let c = eng.counters();
+                if c.packets_filtered + c.packets_malformed != not_mold_before {
+                    let mask = not_mold_mask(frames);
+                    fwd.forward(&mut rx, mask);
                 }
             }
             rx.clear(); // one bulk free for the whole burst
@@ -232,5 +257,17 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         idle_exit,
         session_ended,
         busy_span_cycles: first_rx.map_or(0, |f| last_rx - f),
+        control_forwarded: forward.as_ref().map_or(0, |f| f.forwarded),
+        control_ring_full: forward.as_ref().map_or(0, |f| f.ring_full),
     })
+}
+
+/// Bit i set for each frame that is not MoldUDP64 for our ports.
+#[cold]
+fn not_mold_mask(frames: &[Result<Frame<'_>, WireError>]) -> u64 {
+    frames
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !matches!(f, Ok(Frame::Mold { .. })))
+        .fold(0, |m, (i, _)| m | 1 << i)
 }

@@ -8,10 +8,11 @@
 //! Only one EAL may live in a process, so every test runs the binary.
 #![allow(dead_code)] // each test crate uses a different subset
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -221,6 +222,101 @@ pub fn wait_deadline(child: &mut Child, deadline: Instant) -> Option<ExitStatus>
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => panic!("waiting for a child: {e}"),
+        }
+    }
+}
+
+/// A child we started; killed (by its own pid) and reaped on drop if it is
+/// still running.
+pub struct Guarded {
+    child: Child,
+    stderr: mpsc::Receiver<String>,
+    lines: Vec<String>,
+}
+
+impl Guarded {
+    /// Spawns with stderr read line by line on a thread.
+    pub fn spawn(cmd: &mut Command) -> Guarded {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
+        let (tx, rx) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Guarded {
+            child,
+            stderr: rx,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Waits until a stderr line contains `needle`.
+    pub fn wait_for_line(&mut self, needle: &str, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(l) => {
+                    let hit = l.contains(needle);
+                    self.lines.push(l);
+                    if hit {
+                        return Ok(());
+                    }
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "no {needle:?} within {timeout:?}; stderr so far:\n{}",
+                        self.lines.join("\n")
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The stderr lines read so far.
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
+    /// Waits for the exit; returns (success, all stderr).
+    pub fn wait(&mut self, timeout: Duration) -> (bool, String) {
+        let status = wait_deadline(&mut self.child, Instant::now() + timeout);
+        // The reader thread ends at EOF once the child is gone.
+        while let Ok(l) = self.stderr.recv_timeout(Duration::from_secs(2)) {
+            self.lines.push(l);
+        }
+        let text = self.lines.join("\n");
+        match status {
+            Some(s) => (s.success(), text),
+            None => (false, format!("killed after {timeout:?}\n{text}")),
+        }
+    }
+
+    /// SIGINT (tcpdump flushes and exits; tickwire stops and reports).
+    pub fn interrupt(&self) {
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) with the pid of our own, not yet reaped child (so the
+        // pid cannot have been reused) and a valid signal number.
+        unsafe {
+            libc::kill(pid, libc::SIGINT);
+        }
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
