@@ -102,19 +102,20 @@ struct Conn<'s, C> {
     logged_on: bool,
 }
 
-/// The publisher.
-pub struct Publisher<'s, T: Transport> {
+/// The publisher, for connections of type `C` (any [`Transport`] with
+/// `Conn = C` drives it).
+pub struct Publisher<'s, C> {
     config: PublisherConfig,
     books: BookStore<'s>,
     free: Vec<&'s mut [Subscription]>,
-    conns: Vec<Conn<'s, T::Conn>>,
+    conns: Vec<Conn<'s, C>>,
     scratch: Vec<u8>,
     counters: PublisherCounters,
     answered: bool,
     last_boundary: Option<u64>,
 }
 
-impl<'s, T: Transport> Publisher<'s, T> {
+impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
     /// A publisher over `storage`.
     pub fn new(config: PublisherConfig, storage: &'s mut PublisherStorage) -> anyhow::Result<Self> {
         let books = BookStore::new(&mut storage.slots, &mut storage.index)
@@ -175,6 +176,25 @@ impl<'s, T: Transport> Publisher<'s, T> {
             .any(|c| !c.backlog.is_empty() || c.md.has_pending())
     }
 
+    /// The boundary of the last record taken.
+    pub fn last_boundary(&self) -> Option<u64> {
+        self.last_boundary
+    }
+
+    /// Whether the next boundary's records may be taken now: every session
+    /// has written what earlier boundaries gave it, or has been waiting for
+    /// room longer than `grace_ns` (a slow consumer: it is conflated, and
+    /// delays the others at most that long).
+    pub fn ready_for_boundary(&self, now_ns: u64, grace_ns: u64) -> bool {
+        self.conns.iter().all(|c| {
+            (!c.md.has_pending() && c.backlog.is_empty())
+                || c.md
+                    .blocked_since()
+                    .is_some_and(|t| now_ns.saturating_sub(t) > grace_ns)
+                || c.md.session().state() != SessionState::Active
+        })
+    }
+
     /// A directory message.
     pub fn on_directory(&mut self, locate: u16, symbol: &[u8]) {
         self.books.on_directory(locate, symbol);
@@ -184,7 +204,12 @@ impl<'s, T: Transport> Publisher<'s, T> {
     /// first writes what the previous boundary left pending, so that every
     /// boundary's changes reach a session that keeps up (only one that does
     /// not is conflated).
-    pub fn on_record(&mut self, transport: &mut T, now_ns: u64, r: &BookRecord) {
+    pub fn on_record<T: Transport<Conn = C>>(
+        &mut self,
+        transport: &mut T,
+        now_ns: u64,
+        r: &BookRecord,
+    ) {
         if self.last_boundary != Some(r.boundary_ns) {
             if self.last_boundary.is_some() {
                 self.flush(transport, now_ns);
@@ -203,7 +228,7 @@ impl<'s, T: Transport> Publisher<'s, T> {
 
     /// Writes every session's backlog and pending snapshots, as far as the
     /// transport takes them (closed connections are found by the next poll).
-    pub fn flush(&mut self, transport: &mut T, now_ns: u64) {
+    pub fn flush<T: Transport<Conn = C>>(&mut self, transport: &mut T, now_ns: u64) {
         let Self {
             conns,
             books,
@@ -217,7 +242,7 @@ impl<'s, T: Transport> Publisher<'s, T> {
     }
 
     /// A connection the transport accepted.
-    pub fn accept(&mut self, transport: &mut T, id: T::Conn, now_ns: u64) {
+    pub fn accept<T: Transport<Conn = C>>(&mut self, transport: &mut T, id: C, now_ns: u64) {
         let Some(subs) = self.free.pop() else {
             self.counters.sessions_refused += 1;
             transport.close(id);
@@ -236,7 +261,7 @@ impl<'s, T: Transport> Publisher<'s, T> {
 
     /// Reads, answers, runs timers and writes pending snapshots on every
     /// connection.
-    pub fn poll(&mut self, transport: &mut T, now_ns: u64) {
+    pub fn poll<T: Transport<Conn = C>>(&mut self, transport: &mut T, now_ns: u64) {
         let mut i = 0;
         while i < self.conns.len() {
             let keep = self.poll_conn(i, transport, now_ns);
@@ -253,7 +278,12 @@ impl<'s, T: Transport> Publisher<'s, T> {
     }
 
     /// One connection; false when it is over.
-    fn poll_conn(&mut self, i: usize, transport: &mut T, now_ns: u64) -> bool {
+    fn poll_conn<T: Transport<Conn = C>>(
+        &mut self,
+        i: usize,
+        transport: &mut T,
+        now_ns: u64,
+    ) -> bool {
         let Self {
             conns,
             books,

@@ -172,7 +172,7 @@ pub struct ServeReport {
 /// The engine's sink: records and directory entries straight to the
 /// publisher (one thread, no ring needed).
 struct PublishSink<'p, 's> {
-    publisher: &'p mut Publisher<'s, TcpTransport>,
+    publisher: &'p mut Publisher<'s, u64>,
     transport: &'p mut TcpTransport,
     now_ns: u64,
     depth: usize,
@@ -302,7 +302,7 @@ pub fn serve(
     let mut pace_base: Option<(u64, Instant)> = None;
     let mut records = 0u64;
     let mut since_poll = 0u32;
-    let poll = |publisher: &mut Publisher<'_, TcpTransport>, transport: &mut TcpTransport| {
+    let poll = |publisher: &mut Publisher<'_, u64>, transport: &mut TcpTransport| {
         let now = now_ns();
         for c in transport.accept_new() {
             publisher.accept(transport, c, now);

@@ -137,10 +137,35 @@ pub struct HostArgs {
     /// (its RX queue 0); it may be the --tx-port.
     #[arg(long, value_name = "NAME|ID", help_heading = "Control plane")]
     pub control_port: Option<String>,
-    /// Echo what FIX clients send back to them instead of discarding it (a
-    /// bring-up check of the TCP path, until the publisher drives sessions).
+    /// Echo what FIX clients send back to them instead of serving FIX (a
+    /// bring-up check of the TCP path).
     #[arg(long, requires = "fix_listen", help_heading = "Control plane")]
     pub control_echo: bool,
+
+    /// Most book levels per side a FIX subscription can ask for (264=0
+    /// means this many), 1 to 10.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=10), help_heading = "FIX sessions")]
+    pub max_depth: u8,
+    /// Open MarketDataRequests per FIX session.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "FIX sessions")]
+    pub fix_max_requests: u16,
+    /// Book-record ring between each worker and the publisher, in records
+    /// (rounded up to a power of two; about 350 bytes each). A full ring
+    /// never stalls the worker: the record is refused, counted, and the
+    /// symbol goes out at the next boundary.
+    #[arg(long, default_value_t = 16384, help_heading = "FIX sessions")]
+    pub record_ring: usize,
+    /// Hold the feed at its first order-book message (after system events
+    /// and the stock directory) until a MarketDataRequest has been answered.
+    #[arg(long, requires = "fix_listen", help_heading = "FIX sessions")]
+    pub wait_for_subscription: bool,
+    /// With --fix-listen, no UDP datagram output (only FIX sessions).
+    #[arg(long, help_heading = "FIX sessions")]
+    pub no_udp_output: bool,
+    /// After the workers stop, keep serving FIX sessions until none has been
+    /// open for this long.
+    #[arg(long, default_value = "5s", value_parser = parse_duration_ns, help_heading = "FIX sessions")]
+    pub linger: u64,
 }
 
 impl HostArgs {

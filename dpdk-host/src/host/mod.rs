@@ -2,6 +2,8 @@
 //! engine per RX queue, FIX out through a TX port, a final report.
 
 pub mod args;
+pub mod out_sink;
+pub mod publisher;
 pub mod record_ring;
 pub mod tx;
 pub mod worker;
@@ -9,8 +11,12 @@ pub mod worker;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
+use std::sync::atomic::AtomicBool;
 use tickwire_core::engine::{Counters, EngineConfig};
-use tickwire_core::fix::FixSession;
+
+use tickwire::publish::{Publisher, PublisherConfig, PublisherStorage};
+use tickwire_core::fix::session::SessionConfig;
+use tickwire_core::fix::{CompId, FixSession};
 use tickwire_core::wire::ethernet::ipv4_multicast_mac;
 
 use crate::control::device::{MbufDevice, RxSource};
@@ -18,6 +24,9 @@ use crate::control::forward::ForwardRing;
 use crate::control::{sessions, ControlPlane, ControlSettings};
 use crate::dpdk::{self, signal, DpdkBox, Eal, Mempool, Port, PortConfig};
 use args::HostArgs;
+use out_sink::WorkerSink;
+use publisher::HostPublisher;
+use record_ring::RecordRing;
 use tx::{OutputAddress, TxSink};
 use worker::{LiveStats, WorkerContext, WorkerReport, WorkerStorage};
 
@@ -331,6 +340,49 @@ fn run_with_eal(
         .idle_exit
         .map(|ns| (u128::from(ns) * u128::from(tsc_hz) / 1_000_000_000) as u64);
     let live: Vec<LiveStats> = (0..n).map(|_| LiveStats::default()).collect();
+
+    // FIX sessions: a record ring per worker into the publisher on the
+    // main lcore.
+    let serve_fix = control.is_some_and(|c| c.fix_listen.is_some()) && !args.control_echo;
+    let mut record_rings: Vec<RecordRing> = if serve_fix {
+        (0..n).map(|_| RecordRing::new(args.record_ring)).collect()
+    } else {
+        Vec::new()
+    };
+    let (mut producers, consumers): (Vec<_>, Vec<_>) =
+        record_rings.iter_mut().map(RecordRing::split).unzip();
+    let mut producers = producers.drain(..).map(Some).collect::<Vec<_>>();
+    producers.resize_with(n, || None);
+    let release = AtomicBool::new(!args.wait_for_subscription);
+    let mut publisher_storage = None;
+    let mut host_publisher = match control.and_then(|c| c.fix_listen.as_ref()) {
+        Some(listen) if serve_fix => {
+            let pcfg = PublisherConfig {
+                session: SessionConfig {
+                    sender: CompId::new(args.sender.as_bytes())
+                        .map_err(|e| anyhow!("--sender: {e}"))?,
+                    target: CompId::new(args.target.as_bytes())
+                        .map_err(|e| anyhow!("--target: {e}"))?,
+                    precision: args.time_precision,
+                    max_skew_ns: 120_000_000_000,
+                },
+                max_sessions: listen.max_sessions,
+                requests_per_session: usize::from(args.fix_max_requests),
+                max_depth: args.max_depth,
+                max_locates: args.max_locates,
+            };
+            let storage = publisher_storage.insert(PublisherStorage::new(&pcfg));
+            Some(HostPublisher::new(
+                Publisher::new(pcfg, storage)?,
+                consumers,
+                args.wait_for_subscription.then_some(&release),
+                wall_base_ns,
+                tsc_base,
+                tsc_hz,
+            ))
+        }
+        _ => None,
+    };
     let forward_ring = if ctl_on_rx {
         Some(
             ForwardRing::new(eal, n, eal.lcore_socket(eal.main_lcore()))
@@ -364,10 +416,20 @@ fn run_with_eal(
             args.time_precision,
         )
         .map_err(|e| anyhow!("{e}"))?;
+        let records = producers.get_mut(q).and_then(Option::take);
         contexts.push(WorkerContext {
             lcore,
             rxq,
-            sink: TxSink::new(pools[q], txq, session, addr),
+            sink: WorkerSink {
+                tx: TxSink::new(pools[q], txq, session, addr),
+                // With FIX sessions the datagrams are opt-out.
+                udp: !(serve_fix && args.no_udp_output),
+                records,
+                depth: usize::from(args.max_depth),
+                stall_start: None,
+                directory_refused: 0,
+                udp_skipped: 0,
+            },
             storage,
             engine: *engine_cfg,
             ports: args.ports.clone(),
@@ -381,6 +443,7 @@ fn run_with_eal(
                 Some(r) => Some(r.forwarder().context("forwarding ring producer")?),
                 None => None,
             },
+            release: (serve_fix && args.wait_for_subscription).then_some(&release),
         });
     }
 
@@ -465,12 +528,19 @@ fn run_with_eal(
                 let lcore = ctx.lcore;
                 handles.push((lcore, scope.launch(lcore, move || worker::run(ctx))));
             }
+            let mut fix_turn = |cp: &mut ControlPlane<'_, '_>, tsc: u64| {
+                if let Some(p) = host_publisher.as_mut() {
+                    p.turn(cp, tsc);
+                }
+            };
+            let hook: &mut ControlHook<'_> = if serve_fix { &mut fix_turn } else { &mut *hook };
             main_loop(
                 &live,
                 args.stats_interval,
                 started,
                 control_plane.as_mut(),
                 hook,
+                serve_fix.then(|| Duration::from_nanos(args.linger)),
             );
             handles
                 .into_iter()
@@ -514,6 +584,10 @@ fn run_with_eal(
         storage_bytes,
     );
     report::add_control(&mut summary, control_counters);
+    report::add_fix(
+        &mut summary,
+        host_publisher.as_ref().map(|p| (p.counters(), p.drained)),
+    );
     eprintln!("{}", report::human(&summary));
     if let Some(p) = &args.stats_json {
         std::fs::write(p, serde_json::to_string_pretty(&summary)? + "\n")
@@ -580,6 +654,7 @@ fn main_loop(
     started: Instant,
     mut control: Option<&mut ControlPlane<'_, '_>>,
     hook: &mut ControlHook<'_>,
+    linger: Option<Duration>,
 ) {
     use std::sync::atomic::Ordering::Relaxed;
     // Without a control plane there is nothing to poll: check on the workers
@@ -633,6 +708,28 @@ fn main_loop(
         });
         eprintln!("[{:>7.1}s] rx {rx} frames, {msgs} msgs ({:.2} M msg/s), fix {sent} sent / {dropped} dropped{ctl}", started.elapsed().as_secs_f64(), rate / 1e6);
     }
+    // The feed is over; FIX sessions are served on (their last snapshots
+    // are still draining) until none has been open for `linger`.
+    let (Some(linger), Some(cp)) = (linger, control) else {
+        return;
+    };
+    eprintln!(
+        "tickwire: workers done; serving FIX sessions until none has been open for {linger:?}"
+    );
+    let mut idle_since: Option<Instant> = None;
+    while !signal::quit_requested() {
+        let now = dpdk::rdtsc();
+        let busy = cp.poll(now);
+        hook(cp, now);
+        if cp.counters().tcp_open > 0 {
+            idle_since = None;
+        } else if idle_since.get_or_insert_with(Instant::now).elapsed() >= linger {
+            break;
+        }
+        if !busy {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    }
 }
 
 /// Aggregation of worker reports into the final summary.
@@ -664,7 +761,9 @@ pub mod report {
             locate_out_of_range,
             book_mismatch,
             vwap_executions,
-            snapshots
+            snapshots,
+            records,
+            records_refused
         );
         for (x, y) in a.filtered_by_reason.iter_mut().zip(b.filtered_by_reason) {
             *x += y;
@@ -703,6 +802,8 @@ pub mod report {
         let mut lat = super::worker::histogram(tsc_hz)
             .unwrap_or_else(|_| hdrhistogram::Histogram::new(3).expect("sigfig 3 is valid"));
         let mut burst = lat.clone();
+        let mut stall = lat.clone();
+        let (mut udp_skipped, mut directory_refused) = (0u64, 0u64);
         let (
             mut rx,
             mut fix_sent,
@@ -719,6 +820,9 @@ pub mod report {
             add(&mut total, &r.counters);
             let _ = lat.add(&r.latency_cycles);
             let _ = burst.add(&r.burst_cycles);
+            let _ = stall.add(&r.boundary_stall_cycles);
+            udp_skipped += r.udp_skipped;
+            directory_refused += r.directory_refused;
             rx += r.rx_packets;
             fix_sent += r.tx.fix_sent;
             fix_dropped += r.tx.fix_dropped;
@@ -739,6 +843,7 @@ pub mod report {
                 "session_ended": r.session_ended,
                 "control_forwarded": r.control_forwarded, "control_ring_full": r.control_ring_full,
                 "latency": percentiles(&r.latency_cycles, tsc_hz),
+                "boundary_stall": percentiles(&r.boundary_stall_cycles, tsc_hz),
             }));
         }
         let mut v = tickwire::report::counters_json(&total);
@@ -747,7 +852,7 @@ pub mod report {
         v["rx_packets"] = rx.into();
         v["reconciled"] = json!({
             "rx_equals_classified": reconciled,
-            "fix_snapshots_equal_sent_plus_dropped": total.snapshots == fix_sent + fix_dropped,
+            "fix_snapshots_equal_sent_plus_dropped_plus_udp_off": total.snapshots == fix_sent + fix_dropped + udp_skipped,
         });
         v["fix"] = json!({
             "sent": fix_sent, "dropped": fix_dropped, "datagrams_sent": dgrams, "datagrams_dropped": dgrams_dropped,
@@ -755,6 +860,10 @@ pub mod report {
         });
         v["latency_burst_to_tx"] = percentiles(&lat, tsc_hz);
         v["burst_handling"] = percentiles(&burst, tsc_hz);
+        v["boundary_stall"] = percentiles(&stall, tsc_hz);
+        v["fix"]["udp_off_snapshots"] = udp_skipped.into();
+        v["book_records_directory_refused"] = directory_refused.into();
+        v["fix_sessions"] = Value::Null;
         v["workers"] = workers.into();
         v["elapsed_s"] = elapsed.as_secs_f64().into();
         v["busy_span_s"] = busy_s.into();
@@ -778,6 +887,16 @@ pub mod report {
         v["counters_human"] = tickwire::report::summary(&total).into();
         v["control"] = Value::Null;
         v
+    }
+
+    /// Adds the FIX publisher's counters (`fix_sessions`) and the records it
+    /// took off the rings.
+    pub fn add_fix(v: &mut Value, p: Option<(tickwire::publish::PublisherCounters, u64)>) {
+        if let Some((c, drained)) = p {
+            let mut j = tickwire::report::publisher_json(&c);
+            j["ring_slots_drained"] = drained.into();
+            v["fix_sessions"] = j;
+        }
     }
 
     /// Adds the control plane's counters to the summary (`control`; null

@@ -155,6 +155,31 @@ impl Consumer<'_> {
         n
     }
 
+    /// Like [`Consumer::drain`], but `f` may decline a slot (return false):
+    /// it then stays in the ring, first in line, and draining stops.
+    pub fn drain_until(&mut self, max: usize, mut f: impl FnMut(&Slot) -> bool) -> usize {
+        let mut n = 0;
+        while n < max {
+            if self.tail == self.head_cache {
+                self.head_cache = self.ring.head.0.load(Ordering::Acquire);
+                if self.tail == self.head_cache {
+                    break;
+                }
+            }
+            let cell = &self.ring.slots[self.tail & self.ring.mask];
+            // SAFETY: as in `drain`.
+            if !f(unsafe { &*cell.get() }) {
+                break;
+            }
+            self.tail = self.tail.wrapping_add(1);
+            n += 1;
+        }
+        if n > 0 {
+            self.ring.tail.0.store(self.tail, Ordering::Release);
+        }
+        n
+    }
+
     /// Slots published and not yet drained (a snapshot).
     pub fn len(&self) -> usize {
         self.ring
@@ -189,6 +214,21 @@ mod tests {
         c.drain(usize::MAX, |s| seen.push(s.record.locate));
         assert_eq!(seen, (0..9).collect::<Vec<_>>());
         assert!(c.is_empty());
+        // Declined slots stay first in line.
+        for i in 0..4u16 {
+            assert!(p.push_with(|s| s.record.locate = i));
+        }
+        let mut got = Vec::new();
+        c.drain_until(10, |s| {
+            if s.record.locate == 2 {
+                return false;
+            }
+            got.push(s.record.locate);
+            true
+        });
+        assert_eq!(got, [0, 1]);
+        c.drain(10, |s| got.push(s.record.locate));
+        assert_eq!(got, [0, 1, 2, 3]);
 
         // Two threads: every pushed value arrives once, in order.
         let mut ring = RecordRing::new(64);

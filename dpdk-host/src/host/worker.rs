@@ -2,7 +2,10 @@
 //! examples (RX burst, handle in place, TX burst, free what did not go,
 //! TSC-timed housekeeping, a quit flag), driving one engine.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64,
+    Ordering::{Acquire, Relaxed},
+};
 
 use hdrhistogram::Histogram;
 use tickwire_core::book::{Level, OrderSlot, SymbolState};
@@ -10,7 +13,8 @@ use tickwire_core::engine::{Counters, Engine, EngineConfig, Storage};
 use tickwire_core::vwap::VwapBucket;
 use tickwire_core::wire::{classify_frame, Frame, WireError};
 
-use super::tx::{TxCounters, TxSink};
+use super::out_sink::WorkerSink;
+use super::tx::TxCounters;
 use crate::control::forward::Forwarder;
 use crate::dpdk::{self, signal, DpdkBox, MbufBurst, RxQueue};
 
@@ -70,6 +74,13 @@ pub struct WorkerReport {
     pub latency_cycles: Histogram<u64>,
     /// Cycles spent handling each non-empty burst (with or without output).
     pub burst_cycles: Histogram<u64>,
+    /// Cycles from a frame's first output (snapshot or book record) to the
+    /// worker being back at RX: the stall an emission boundary costs.
+    pub boundary_stall_cycles: Histogram<u64>,
+    /// Directory entries the full record ring refused.
+    pub directory_refused: u64,
+    /// Snapshots not sent as datagrams because the UDP output is off.
+    pub udp_skipped: u64,
     /// Live orders at the end.
     pub live_orders: usize,
     /// Whether it stopped because RX was idle for --idle-exit.
@@ -92,7 +103,7 @@ pub struct WorkerContext<'q, 'e> {
     /// RX queue.
     pub rxq: RxQueue<'q, 'e>,
     /// FIX sink (owns the TX queue).
-    pub sink: TxSink<'q, 'e>,
+    pub sink: WorkerSink<'q, 'e, 'q>,
     /// Engine tables.
     pub storage: WorkerStorage<'e>,
     /// Engine configuration.
@@ -114,6 +125,10 @@ pub struct WorkerContext<'q, 'e> {
     /// The control plane's ring, when it shares this RX port: frames that
     /// are not MoldUDP64 for `ports` go there instead of being freed.
     pub forward: Option<Forwarder<'q, 'e>>,
+    /// `--wait-for-subscription`: set by the publisher once a
+    /// MarketDataRequest has been answered; until then the feed is held at
+    /// its first order-book message.
+    pub release: Option<&'q AtomicBool>,
 }
 
 /// A latency histogram in TSC cycles: up to 10 s at 3 significant digits,
@@ -138,6 +153,7 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         live,
         exit_on_end_of_session,
         mut forward,
+        mut release,
     } = ctx;
     let store = Storage {
         orders: &mut storage.orders,
@@ -148,6 +164,7 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
     let mut eng = Engine::new(&engine, store).map_err(|e| format!("engine: {e}"))?;
     let mut latency = histogram(tsc_hz)?;
     let mut burst_cycles = histogram(tsc_hz)?;
+    let mut stall_cycles = histogram(tsc_hz)?;
     let mut rx: MbufBurst<'_, RX_BURST> = MbufBurst::new();
     let (mut rx_packets, mut rx_bursts, mut multi_seg) = (0u64, 0u64, 0u64);
     let housekeeping = (tsc_hz / 10).max(1);
@@ -171,7 +188,7 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
             first_rx.get_or_insert(now);
             rx_bursts += 1;
             rx_packets += n as u64;
-            sink.now_ns = to_ns(now);
+            sink.tx.now_ns = to_ns(now);
             // Frames the engine will count filtered or malformed are the
             // control plane's: one comparison per burst tells whether any
             // arrived, so MoldUDP64 frames pay nothing for forwarding.
@@ -196,12 +213,20 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
                 if let Some(Ok(Frame::Mold { packet, .. })) = frames.get(i + 1) {
                     eng.prefetch_packet(packet, dpdk::prefetch0);
                 }
+                if let Some(flag) = release {
+                    if hold_here(frame, flag) {
+                        release = None;
+                    }
+                }
                 eng.on_classified(*frame, &mut sink);
                 // Snapshots go out as soon as the frame that crossed a
                 // boundary is handled, not at the end of the burst.
-                if sink.has_output() {
+                if sink.tx.has_output() {
                     latency.saturating_record(dpdk::rdtsc() - now);
-                    sink.flush();
+                    sink.tx.flush();
+                }
+                if let Some(t0) = sink.stall_start.take() {
+                    stall_cycles.saturating_record(dpdk::rdtsc() - t0);
                 }
             }
             if let Some(fwd) = forward.as_mut() {
@@ -223,8 +248,9 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
             let c = eng.counters();
             live.rx_packets.store(rx_packets, Relaxed);
             live.messages.store(c.messages_applied, Relaxed);
-            live.fix_sent.store(sink.counters.fix_sent, Relaxed);
-            live.fix_dropped.store(sink.counters.fix_dropped, Relaxed);
+            live.fix_sent.store(sink.tx.counters.fix_sent, Relaxed);
+            live.fix_dropped
+                .store(sink.tx.counters.fix_dropped, Relaxed);
             if signal::quit_requested() {
                 break;
             }
@@ -236,12 +262,13 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
             }
         }
     }
-    sink.flush();
+    sink.tx.flush();
     let counters = *eng.counters();
     live.rx_packets.store(rx_packets, Relaxed);
     live.messages.store(counters.messages_applied, Relaxed);
-    live.fix_sent.store(sink.counters.fix_sent, Relaxed);
-    live.fix_dropped.store(sink.counters.fix_dropped, Relaxed);
+    live.fix_sent.store(sink.tx.counters.fix_sent, Relaxed);
+    live.fix_dropped
+        .store(sink.tx.counters.fix_dropped, Relaxed);
     live.done.store(true, Relaxed);
     Ok(WorkerReport {
         lcore,
@@ -250,7 +277,10 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         rx_bursts,
         rx_multi_segment: multi_seg,
         counters,
-        tx: sink.counters,
+        tx: sink.tx.counters,
+        boundary_stall_cycles: stall_cycles,
+        directory_refused: sink.directory_refused,
+        udp_skipped: sink.udp_skipped,
         latency_cycles: latency,
         burst_cycles,
         live_orders: eng.live_orders(),
@@ -260,6 +290,33 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         control_forwarded: forward.as_ref().map_or(0, |f| f.forwarded),
         control_ring_full: forward.as_ref().map_or(0, |f| f.ring_full),
     })
+}
+
+/// `--wait-for-subscription`: true once the feed may flow. A frame holding
+/// an order-book message waits here (spinning, quit honoured) until the
+/// publisher has answered a MarketDataRequest.
+#[cold]
+fn hold_here(frame: &Result<Frame<'_>, WireError>, release: &AtomicBool) -> bool {
+    if release.load(Acquire) {
+        return true;
+    }
+    let Ok(Frame::Mold { packet, .. }) = frame else {
+        return false;
+    };
+    let book = packet.messages().flatten().any(|m| {
+        matches!(
+            m.first(),
+            Some(b'A' | b'F' | b'E' | b'C' | b'X' | b'D' | b'U' | b'P' | b'Q')
+        )
+    });
+    if !book {
+        return false;
+    }
+    while !release.load(Acquire) && !signal::quit_requested() {
+        std::hint::spin_loop();
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+    true
 }
 
 /// Bit i set for each frame that is not MoldUDP64 for our ports.

@@ -257,6 +257,11 @@ impl<'s> MdSession<'s> {
         }
     }
 
+    /// Since when (ns) snapshots have been waiting for room, if they are.
+    pub fn blocked_since(&self) -> Option<u64> {
+        self.blocked_since
+    }
+
     /// Whether snapshots are waiting to be written.
     pub fn has_pending(&self) -> bool {
         self.subs.iter().any(|s| s.in_use && s.pending_count > 0)

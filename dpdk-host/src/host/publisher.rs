@@ -1,0 +1,117 @@
+//! The FIX publisher on the main lcore: book records from every worker's
+//! ring, sessions over the control plane's TCP sockets (smoltcp), the same
+//! core session and market-data code as the replayer's.
+
+use std::sync::atomic::{AtomicBool, Ordering::Release};
+
+use tickwire::publish::{Closed, Publisher, PublisherCounters, Transport};
+
+use super::record_ring::{Consumer, SlotKind};
+use crate::control::{ConnId, ControlPlane};
+
+impl Transport for ControlPlane<'_, '_> {
+    type Conn = ConnId;
+
+    fn recv(&mut self, c: ConnId, buf: &mut [u8]) -> Result<usize, Closed> {
+        ControlPlane::recv(self, c, buf).map_err(|_| Closed)
+    }
+
+    fn send(&mut self, c: ConnId, data: &[u8]) -> Result<usize, Closed> {
+        ControlPlane::send(self, c, data).map_err(|_| Closed)
+    }
+
+    fn send_capacity(&self, c: ConnId) -> usize {
+        ControlPlane::send_capacity(self, c)
+    }
+
+    fn close(&mut self, c: ConnId) {
+        ControlPlane::close(self, c);
+    }
+}
+
+/// Records drained per ring per turn, so that sessions are served between
+/// large boundaries.
+const DRAIN_PER_TURN: usize = 4096;
+
+/// How long a session that cannot take its snapshots holds up the next
+/// boundary for the others; past it, that session is conflated on its own.
+const SLOW_CONSUMER_GRACE_NS: u64 = 50_000_000;
+
+/// What the main lcore's loop calls every turn.
+pub struct HostPublisher<'s, 'r> {
+    publisher: Publisher<'s, ConnId>,
+    consumers: Vec<Consumer<'r>>,
+    release: Option<&'r AtomicBool>,
+    wall_base_ns: u64,
+    tsc_base: u64,
+    tsc_hz: u64,
+    /// Records taken off the rings.
+    pub drained: u64,
+}
+
+impl<'s, 'r> HostPublisher<'s, 'r> {
+    /// A publisher fed by `consumers` (one per worker). `release` is set
+    /// once a MarketDataRequest has been answered (--wait-for-subscription).
+    pub fn new(
+        publisher: Publisher<'s, ConnId>,
+        consumers: Vec<Consumer<'r>>,
+        release: Option<&'r AtomicBool>,
+        wall_base_ns: u64,
+        tsc_base: u64,
+        tsc_hz: u64,
+    ) -> Self {
+        Self {
+            publisher,
+            consumers,
+            release,
+            wall_base_ns,
+            tsc_base,
+            tsc_hz,
+            drained: 0,
+        }
+    }
+
+    /// Counters.
+    pub fn counters(&self) -> PublisherCounters {
+        self.publisher.counters()
+    }
+
+    /// One turn: new connections, records in, sessions served.
+    pub fn turn(&mut self, cp: &mut ControlPlane<'_, '_>, now_tsc: u64) {
+        let now_ns = self.wall_base_ns
+            + (u128::from(now_tsc.wrapping_sub(self.tsc_base)) * 1_000_000_000
+                / u128::from(self.tsc_hz.max(1))) as u64;
+        let accepted: Vec<ConnId> = cp.accepted().collect();
+        for c in accepted {
+            self.publisher.accept(cp, c, now_ns);
+        }
+        // Serve first: what earlier boundaries left pending goes into the
+        // room the TCP stack made since the last turn.
+        self.publisher.poll(cp, now_ns);
+        let publisher = &mut self.publisher;
+        for cons in &mut self.consumers {
+            self.drained += cons.drain_until(DRAIN_PER_TURN, |slot| match slot.kind {
+                SlotKind::Record => {
+                    // A new boundary waits (in the ring) until sessions that
+                    // keep up have taken the previous one.
+                    if publisher.last_boundary() != Some(slot.record.boundary_ns)
+                        && !publisher.ready_for_boundary(now_ns, SLOW_CONSUMER_GRACE_NS)
+                    {
+                        return false;
+                    }
+                    publisher.on_record(cp, now_ns, &slot.record);
+                    true
+                }
+                SlotKind::Directory => {
+                    publisher.on_directory(slot.record.locate, &slot.record.symbol);
+                    true
+                }
+            }) as u64;
+        }
+        if let Some(r) = self.release {
+            if self.publisher.request_answered() {
+                r.store(true, Release);
+            }
+        }
+    }
+}
