@@ -852,7 +852,7 @@ pub mod report {
         v["rx_packets"] = rx.into();
         v["reconciled"] = json!({
             "rx_equals_classified": reconciled,
-            "fix_snapshots_equal_sent_plus_dropped_plus_udp_off": total.snapshots == fix_sent + fix_dropped + udp_skipped,
+            "fix_snapshots_equal_sent_plus_dropped": total.snapshots == fix_sent + fix_dropped + udp_skipped,
         });
         v["fix"] = json!({
             "sent": fix_sent, "dropped": fix_dropped, "datagrams_sent": dgrams, "datagrams_dropped": dgrams_dropped,
