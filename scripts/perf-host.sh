@@ -68,40 +68,9 @@ BIN="$ROOT/target/release/tickwire"
 mkdir -p "$PERF"
 
 # --- hugepages ----------------------------------------------------------------
-WANT_PAGES="${HUGEPAGES:-1536}"
-NR=/proc/sys/vm/nr_hugepages
-OLD_PAGES=""
-restore_pages() {
-  if [ -n "$OLD_PAGES" ]; then echo "$OLD_PAGES" >"$NR" 2>/dev/null || true; fi
-}
-trap restore_pages EXIT
-HUGE=0
-if [ -w "$NR" ]; then
-  cur="$(cat "$NR")"
-  if [ "$cur" -lt "$WANT_PAGES" ]; then
-    OLD_PAGES="$cur"
-    echo "$WANT_PAGES" >"$NR" 2>/dev/null || true
-  fi
-  if ! mount | grep -q ' type hugetlbfs '; then
-    mkdir -p /dev/hugepages
-    mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || true
-  fi
-fi
-FREE_PAGES="$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)"
-PAGE_KB="$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)"
-if mount | grep -q ' type hugetlbfs ' && [ "${FREE_PAGES:-0}" -gt 256 ]; then
-  HUGE=1
-  HUGE_MB=$((FREE_PAGES * PAGE_KB / 1024))
-  echo "== perf-host: hugepages: $FREE_PAGES free x ${PAGE_KB} kB (${HUGE_MB} MiB), EAL --in-memory"
-else
-  HUGE_MB=0
-  echo "== perf-host: no usable hugepages (need root, hugetlbfs and free pages); EAL --no-huge --no-shconf"
-fi
-
-# eal_mem MB -> EAL memory arguments
-eal_mem() {
-  if [ "$HUGE" -eq 1 ]; then echo "--in-memory -m $1"; else echo "--no-huge --no-shconf -m $1"; fi
-}
+LABEL=perf-host
+# shellcheck source=scripts/hugepages.sh
+. "$ROOT/scripts/hugepages.sh"
 
 echo "== perf-host: building release"
 cargo build --release -p tickwire-host --quiet

@@ -51,15 +51,33 @@ pub use tickwire_sys as sys;
 /// TSC cycles now (`rte_rdtsc`).
 #[inline]
 pub fn rdtsc() -> u64 {
-    // SAFETY: rte_rdtsc only executes the rdtsc instruction; no memory access.
-    unsafe { sys::tw_rdtsc() }
+    // Inline on x86_64 (the shim is a call the optimiser cannot see
+    // through); the same instruction rte_rdtsc executes.
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: rdtsc only reads the time-stamp counter; no memory access.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        // SAFETY: rte_rdtsc only reads the cycle counter; no memory access.
+        unsafe { sys::tw_rdtsc() }
+    }
 }
 
 /// Prefetch the cache line at `p` into all cache levels (`rte_prefetch0`).
 /// A hint only: any address is allowed, nothing is dereferenced.
 #[inline]
 pub fn prefetch0<T>(p: *const T) {
-    // SAFETY: prefetcht0 never faults and does not access memory
-    // architecturally; any pointer value is acceptable.
-    unsafe { sys::tw_prefetch0(p.cast()) }
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: prefetcht0 never faults and does not access memory
+        // architecturally; any pointer value is acceptable.
+        unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        // SAFETY: as above; rte_prefetch0 is the same hint.
+        unsafe { sys::tw_prefetch0(p.cast()) }
+    }
 }

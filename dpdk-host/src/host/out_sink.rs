@@ -58,6 +58,11 @@ impl SnapshotSink for WorkerSink<'_, '_, '_> {
         })
     }
 
+    #[inline]
+    fn prefetch(&mut self, addr: *const u8) {
+        dpdk::prefetch0(addr);
+    }
+
     fn on_directory(&mut self, locate: u16, symbol: &[u8; 8]) {
         let Some(p) = self.records.as_mut() else {
             return;

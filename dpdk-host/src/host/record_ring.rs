@@ -81,6 +81,7 @@ impl RecordRing {
             Producer {
                 ring,
                 head,
+                published: head,
                 tail_cache: tail,
             },
             Consumer {
@@ -92,16 +93,20 @@ impl RecordRing {
     }
 }
 
-/// The writing end (the book lcore).
+/// The writing end (the book lcore). Slots are filled one by one and made
+/// visible together by [`Producer::publish`]: one store to the shared index
+/// per batch, not per record, so the consumer's polling of that cache line
+/// costs the producer one transfer per boundary.
 pub struct Producer<'r> {
     ring: &'r RecordRing,
     head: usize,
+    published: usize,
     tail_cache: usize,
 }
 
 impl Producer<'_> {
-    /// Fills the next slot in place and publishes it; false (nothing
-    /// written) when the ring is full.
+    /// Fills the next slot in place (visible to the consumer at the next
+    /// [`Producer::publish`]); false (nothing written) when the ring is full.
     #[inline]
     pub fn push_with(&mut self, fill: impl FnOnce(&mut Slot)) -> bool {
         if self.head.wrapping_sub(self.tail_cache) > self.ring.mask {
@@ -113,12 +118,20 @@ impl Producer<'_> {
         let cell = &self.ring.slots[self.head & self.ring.mask];
         // SAFETY: the slot is between tail and head + capacity, so the
         // consumer has released it (Acquire load of tail above) and will not
-        // read it before our Release store of head below; we are the only
-        // producer (see `RecordRing`'s Sync argument).
+        // read it before our Release store of head in `publish`; we are the
+        // only producer (see `RecordRing`'s Sync argument).
         fill(unsafe { &mut *cell.get() });
         self.head = self.head.wrapping_add(1);
-        self.ring.head.0.store(self.head, Ordering::Release);
         true
+    }
+
+    /// Makes every slot filled so far visible to the consumer.
+    #[inline]
+    pub fn publish(&mut self) {
+        if self.published != self.head {
+            self.published = self.head;
+            self.ring.head.0.store(self.head, Ordering::Release);
+        }
     }
 }
 
@@ -209,8 +222,15 @@ mod tests {
         }
         assert!(!p.push_with(|s| s.record.locate = 99));
         let mut seen = Vec::new();
+        assert_eq!(
+            c.drain(3, |s| seen.push(s.record.locate)),
+            0,
+            "not yet published"
+        );
+        p.publish();
         assert_eq!(c.drain(3, |s| seen.push(s.record.locate)), 3);
         assert!(p.push_with(|s| s.record.locate = 8));
+        p.publish();
         c.drain(usize::MAX, |s| seen.push(s.record.locate));
         assert_eq!(seen, (0..9).collect::<Vec<_>>());
         assert!(c.is_empty());
@@ -218,6 +238,7 @@ mod tests {
         for i in 0..4u16 {
             assert!(p.push_with(|s| s.record.locate = i));
         }
+        p.publish();
         let mut got = Vec::new();
         c.drain_until(10, |s| {
             if s.record.locate == 2 {
@@ -240,6 +261,11 @@ mod tests {
                 while i < N {
                     if p.push_with(|s| s.record.boundary_ns = i) {
                         i += 1;
+                        if i.is_multiple_of(7) || i == N {
+                            p.publish();
+                        }
+                    } else {
+                        p.publish(); // full: let the consumer see it all
                     }
                 }
             });

@@ -225,6 +225,9 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
                     latency.saturating_record(dpdk::rdtsc() - now);
                     sink.tx.flush();
                 }
+                if let Some(p) = sink.records.as_mut() {
+                    p.publish();
+                }
                 if let Some(t0) = sink.stall_start.take() {
                     stall_cycles.saturating_record(dpdk::rdtsc() - t0);
                 }
