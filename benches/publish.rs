@@ -4,7 +4,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use tickwire_core::book::Level;
-use tickwire_core::engine::{BookRecord, RECORD_DEPTH};
+use tickwire_core::engine::{BookRecord, Snapshot, SnapshotSink, RECORD_DEPTH};
 use tickwire_core::fix::md::{
     index_len, write_snapshot, BookSlot, BookStore, MdSession, Subscription, ENTRY_BID,
     ENTRY_OFFER, ENTRY_VWAP,
@@ -169,5 +169,106 @@ fn publisher(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, encode, publisher);
+/// A sink that keeps records in a preallocated ring, filled in place, as
+/// the host's record ring is (without the other core).
+struct RingSink {
+    slots: Vec<BookRecord>,
+    next: usize,
+    depth: usize,
+}
+
+impl SnapshotSink for RingSink {
+    fn on_snapshot(&mut self, _: &Snapshot<'_>) {}
+    fn record_depth(&self) -> usize {
+        self.depth
+    }
+    fn on_record(&mut self, fill: impl FnOnce(&mut BookRecord)) -> bool {
+        let n = self.slots.len();
+        fill(&mut self.slots[self.next % n]);
+        self.next += 1;
+        true
+    }
+}
+
+fn itch(t: u8, locate: u16, ts: u64, body: &[u8]) -> Vec<u8> {
+    let mut v = vec![t];
+    v.extend_from_slice(&locate.to_be_bytes());
+    v.extend_from_slice(&[0, 0]);
+    v.extend_from_slice(&ts.to_be_bytes()[2..]);
+    v.extend_from_slice(body);
+    v
+}
+
+fn add_msg(locate: u16, ts: u64, r: u64, side: u8, price: u32) -> Vec<u8> {
+    let mut b = r.to_be_bytes().to_vec();
+    b.push(side);
+    b.extend_from_slice(&100u32.to_be_bytes());
+    b.extend_from_slice(b"BENCH   ");
+    b.extend_from_slice(&price.to_be_bytes());
+    itch(b'A', locate, ts, &b)
+}
+
+/// One emission boundary over 2,000 symbols whose books all changed (10+
+/// levels a side): the book lcore's work with records (depth 10 and 1)
+/// against the same boundary emitting nothing (records off).
+fn boundary(c: &mut Criterion) {
+    use tickwire::replay::HeapStorage;
+    use tickwire_core::engine::{Engine, EngineConfig};
+    const SYMBOLS: u16 = 2000;
+    const I: u64 = 100_000_000;
+    let cfg = EngineConfig {
+        max_orders: 1 << 17,
+        max_levels: 1 << 17,
+        max_locates: usize::from(SYMBOLS) + 1,
+        ..EngineConfig::default()
+    };
+    let mut g = c.benchmark_group("boundary_2000_changed_symbols");
+    g.sample_size(20);
+    for depth in [0usize, 1, 10] {
+        let mut storage = HeapStorage::new(&cfg).expect("storage");
+        let mut eng = Engine::new(&cfg, storage.storage()).expect("engine");
+        let mut sink = RingSink {
+            slots: vec![BookRecord::EMPTY; 16384],
+            next: 0,
+            depth,
+        };
+        let mut r = 1u64;
+        for l in 1..=SYMBOLS {
+            for i in 0..12u32 {
+                eng.apply_bytes(&add_msg(l, 1_000, r, b'B', 1_000_000 - i * 100), &mut sink)
+                    .expect("add");
+                eng.apply_bytes(
+                    &add_msg(l, 1_000, r + 1, b'S', 1_000_100 + i * 100),
+                    &mut sink,
+                )
+                .expect("add");
+                r += 2;
+            }
+        }
+        let mut ts = I;
+        g.bench_function(format!("depth_{depth}"), |b| {
+            b.iter(|| {
+                // Touch every symbol's book (add then delete one order), then
+                // cross the next boundary.
+                for l in 1..=SYMBOLS {
+                    eng.apply_bytes(&add_msg(l, ts, r, b'B', 900_000), &mut sink)
+                        .expect("add");
+                    let mut d = r.to_be_bytes().to_vec();
+                    d.truncate(8);
+                    eng.apply_bytes(&itch(b'D', l, ts, &d), &mut sink)
+                        .expect("delete");
+                    r += 1;
+                }
+                ts += I;
+                eng.apply_bytes(&itch(b'S', 0, ts, b"O"), &mut sink)
+                    .expect("system event");
+                eng.emit_pending(usize::MAX, &mut sink);
+                black_box(sink.next)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, encode, publisher, boundary);
 criterion_main!(benches);

@@ -176,6 +176,7 @@ pub extern "C" fn tickwire_fw_on_frame(frame: &[u8; 2048], len: usize) -> u32 {
     let before = fw.engine.counters().messages_applied;
     fw.engine
         .on_frame(frame.get(..len).unwrap_or(&[]), &[26400], &mut sink);
+    fw.engine.emit_pending(usize::MAX, &mut sink);
     (fw.engine.counters().messages_applied - before) as u32
 }
 

@@ -8,6 +8,7 @@ use crate::wire::itch::{self, ItchMessage, Message};
 use crate::wire::{classify_frame, FilterReason, Frame, MoldPacket, WireError};
 use zerocopy::FromBytes;
 
+mod pending;
 mod record;
 pub use record::{BookRecord, RECORD_DEPTH};
 
@@ -201,12 +202,11 @@ pub trait SnapshotSink {
         let _ = (locate, symbol);
     }
 
-    /// A hint that `addr` is read soon (a boundary walks thousands of
-    /// symbols' levels and windows): a caller with a prefetch instruction
-    /// issues it; the default does nothing (the core has no `unsafe`).
-    #[inline]
-    fn prefetch(&mut self, addr: *const u8) {
-        let _ = addr;
+    /// Whether snapshots ([`SnapshotSink::on_snapshot`]) are wanted at all;
+    /// a sink that only takes records says no and saves the boundary the
+    /// window sums of every active symbol.
+    fn wants_snapshots(&self) -> bool {
+        true
     }
 }
 
@@ -523,6 +523,8 @@ pub struct Engine<'s> {
     /// Locates whose book changed since the last boundary (book records).
     dirty: [u64; LOCATES / 64],
     dirty_any: bool,
+    /// Records of the last boundary not yet handed out (see `pending.rs`).
+    pending: pending::Pending,
     bucket: BucketCache,
     sessions: [Option<SessionSeq>; MAX_SESSIONS],
     counters: Counters,
@@ -566,6 +568,7 @@ impl<'s> Engine<'s> {
             active_count: 0,
             dirty: [0; LOCATES / 64],
             dirty_any: false,
+            pending: pending::Pending::EMPTY,
             bucket: BucketCache::EMPTY,
             sessions: [None; MAX_SESSIONS],
             counters: Counters::default(),
@@ -844,6 +847,7 @@ impl<'s> Engine<'s> {
                     return Err(bad_length(t, bytes));
                 }
                 self.begin(&a.header, ti, sink);
+                self.settle(a.header.stock_locate(), sink);
                 self.add(
                     a.header.stock_locate(),
                     a.order_ref.get(),
@@ -859,6 +863,7 @@ impl<'s> Engine<'s> {
                 };
                 self.begin(&d.header, TI_D, sink);
                 if let Some((i, o)) = self.lookup(d.order_ref.get()) {
+                    self.settle(o.locate, sink);
                     self.remove(i, o);
                 }
             }
@@ -868,6 +873,7 @@ impl<'s> Engine<'s> {
                 };
                 self.begin(&u.header, TI_U, sink);
                 if let Some((i, o)) = self.lookup(u.original_order_ref.get()) {
+                    self.settle(o.locate, sink);
                     self.remove(i, o);
                     self.add(
                         o.locate,
@@ -884,7 +890,10 @@ impl<'s> Engine<'s> {
                     return Err(bad_length(t, bytes));
                 };
                 let ts = self.begin(&e.header, TI_E, sink);
-                self.execute(e.order_ref.get(), e.executed_shares.get(), None, ts);
+                if let Some((i, o)) = self.lookup(e.order_ref.get()) {
+                    self.settle(o.locate, sink);
+                    self.execute(i, o, e.executed_shares.get(), None, ts);
+                }
             }
             b'C' => {
                 let Ok(e) = itch::OrderExecutedWithPrice::ref_from_bytes(bytes) else {
@@ -892,7 +901,10 @@ impl<'s> Engine<'s> {
                 };
                 let ts = self.begin(&e.header, TI_C, sink);
                 let price = (e.printable == b'Y').then(|| e.execution_price.get());
-                self.execute(e.order_ref.get(), e.executed_shares.get(), Some(price), ts);
+                if let Some((i, o)) = self.lookup(e.order_ref.get()) {
+                    self.settle(o.locate, sink);
+                    self.execute(i, o, e.executed_shares.get(), Some(price), ts);
+                }
             }
             b'X' => {
                 let Ok(x) = itch::OrderCancel::ref_from_bytes(bytes) else {
@@ -900,6 +912,7 @@ impl<'s> Engine<'s> {
                 };
                 self.begin(&x.header, TI_X, sink);
                 if let Some((i, o)) = self.lookup(x.order_ref.get()) {
+                    self.settle(o.locate, sink);
                     self.reduce(i, o, x.cancelled_shares.get());
                 }
             }
@@ -946,12 +959,14 @@ impl<'s> Engine<'s> {
         match t {
             b'P' => {
                 if let Ok(p) = itch::Trade::ref_from_bytes(bytes) {
+                    self.settle(locate, sink);
                     self.learn_symbol(locate, &p.stock);
                     self.record_execution(locate, ts, p.price.get(), u64::from(p.shares.get()));
                 }
             }
             b'Q' => {
                 if let Ok(q) = itch::CrossTrade::ref_from_bytes(bytes) {
+                    self.settle(locate, sink);
                     self.learn_symbol(locate, &q.stock);
                     self.record_execution(locate, ts, q.cross_price.get(), q.shares.get());
                 }
@@ -1074,12 +1089,17 @@ impl<'s> Engine<'s> {
         self.mark_dirty(o.locate);
     }
 
-    /// E (price None: the order's) and C (Some(None): not printable).
+    /// E (price None: the order's) and C (Some(None): not printable) of the
+    /// live order `o` in `slot`.
     #[inline]
-    fn execute(&mut self, order_ref: u64, shares: u32, c_price: Option<Option<u32>>, ts: u64) {
-        let Some((slot, o)) = self.lookup(order_ref) else {
-            return;
-        };
+    fn execute(
+        &mut self,
+        slot: usize,
+        o: OrderSlot,
+        shares: u32,
+        c_price: Option<Option<u32>>,
+        ts: u64,
+    ) {
         let vwap_price = match c_price {
             None => Some(o.price),
             Some(p) => p,
@@ -1154,7 +1174,8 @@ impl<'s> Engine<'s> {
                 None => false,
             };
             // Records also go out once for a window that just emptied.
-            let records_due = (self.dirty_any || self.active_count > 0) && sink.record_depth() > 0;
+            let records_due = (self.dirty_any || self.active_count > 0 || self.has_pending())
+                && sink.record_depth() > 0;
             if !any_in_window && !records_due {
                 // Nothing changes before this message, so no boundary up to ts
                 // has an execution in its window or a changed book: skip them
@@ -1173,161 +1194,59 @@ impl<'s> Engine<'s> {
     fn emit_boundary<S: SnapshotSink>(&mut self, b: u64, sink: &mut S) {
         let window_start = b.saturating_sub(self.geometry.window_ns);
         let n = self.geometry.buckets;
-        let depth = sink.record_depth().min(RECORD_DEPTH);
-        let records = depth > 0;
-        self.dirty_any = false;
-        let dirty = if records {
-            core::mem::replace(&mut self.dirty, [0; LOCATES / 64])
-        } else {
-            [0; LOCATES / 64]
-        };
-        // Two cursors ahead of the walk: the far one prefetches a symbol's
-        // state, the near one (whose state has arrived by then) the places
-        // it points to: its best levels and its VWAP ring. A boundary of
-        // 2,000 symbols otherwise waits on a few cache misses per symbol.
-        let active = self.active;
-        let mut far = SetBits::new(&active, &dirty);
-        let mut near = far.clone();
-        for _ in 0..PREFETCH_FAR {
-            if let Some(l) = far.next() {
-                self.prefetch_symbol(l, sink);
-            }
+        let records = sink.record_depth() > 0;
+        if records && self.has_pending() {
+            // The previous boundary's records go first, whole.
+            self.emit_pending(usize::MAX, sink);
         }
-        for _ in 0..PREFETCH_NEAR {
-            if let Some(l) = near.next() {
-                self.prefetch_books(l, n, depth, sink);
-            }
-        }
-        for (wi, &dirty_word) in dirty.iter().enumerate() {
-            let mut word = self.active[wi] | dirty_word;
-            while word != 0 {
-                let bit = word.trailing_zeros() as usize;
-                word &= word - 1;
-                let li = wi * 64 + bit;
-                if let Some(l) = far.next() {
-                    self.prefetch_symbol(l, sink);
-                }
-                if let Some(l) = near.next() {
-                    self.prefetch_books(l, n, depth, sink);
-                }
-                let Some(s) = self.symbols.get(li) else {
-                    continue;
-                };
-                let mut window = None;
-                if self.active[wi] & (1u64 << bit) != 0 {
+        if sink.wants_snapshots() {
+            for wi in 0..self.active.len() {
+                let mut word = self.active[wi];
+                while word != 0 {
+                    let bit = word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    let li = wi * 64 + bit;
+                    let Some(s) = self.symbols.get(li) else {
+                        continue;
+                    };
                     if s.last_exec_ns < window_start {
                         self.active[wi] &= !(1u64 << bit);
                         self.active_count -= 1;
-                    } else if let Some(ring) = self.vwap.get(li * n..li * n + n) {
-                        let (notional, volume) = self.geometry.window_sum(ring, b);
-                        if let Some(vwap) = vwap_price4(notional, volume) {
-                            window = Some((vwap, volume));
-                            let snap = Snapshot {
-                                boundary_ns: b,
-                                locate: li as u16,
-                                symbol: s.symbol(),
-                                bid: self.levels.best(&s.bids).map(|l| Quote {
-                                    price: l.price,
-                                    shares: l.shares,
-                                }),
-                                ask: self.levels.best(&s.asks).map(|l| Quote {
-                                    price: l.price,
-                                    shares: l.shares,
-                                }),
-                                vwap,
-                                volume,
-                            };
-                            sink.on_snapshot(&snap);
-                            self.counters.snapshots += 1;
+                        if records {
+                            // Its record says the window emptied.
+                            self.dirty[wi] |= 1u64 << bit;
                         }
+                        continue;
                     }
+                    let Some(ring) = self.vwap.get(li * n..li * n + n) else {
+                        continue;
+                    };
+                    let (notional, volume) = self.geometry.window_sum(ring, b);
+                    let Some(vwap) = vwap_price4(notional, volume) else {
+                        continue;
+                    };
+                    let snap = Snapshot {
+                        boundary_ns: b,
+                        locate: li as u16,
+                        symbol: s.symbol(),
+                        bid: self.levels.best(&s.bids).map(|l| Quote {
+                            price: l.price,
+                            shares: l.shares,
+                        }),
+                        ask: self.levels.best(&s.asks).map(|l| Quote {
+                            price: l.price,
+                            shares: l.shares,
+                        }),
+                        vwap,
+                        volume,
+                    };
+                    sink.on_snapshot(&snap);
+                    self.counters.snapshots += 1;
                 }
-                if records {
-                    let bids = self.levels.levels(&s.bids);
-                    let asks = self.levels.levels(&s.asks);
-                    let taken = sink
-                        .on_record(|r| r.fill(b, li as u16, s.symbol(), window, bids, asks, depth));
-                    if taken {
-                        self.counters.records += 1;
-                    } else {
-                        self.counters.records_refused += 1;
-                        self.dirty[wi] |= 1u64 << bit;
-                        self.dirty_any = true;
-                    }
-                }
             }
         }
-    }
-}
-
-/// Symbols ahead of a boundary's walk whose state is prefetched.
-const PREFETCH_FAR: usize = 8;
-/// Symbols ahead whose levels and VWAP ring are prefetched.
-const PREFETCH_NEAR: usize = 4;
-
-/// The set bits of `a | b`, word by word (a lookahead copy of a boundary's
-/// walk; it only hints, so bits cleared behind it do not matter).
-#[derive(Clone)]
-struct SetBits<'a> {
-    a: &'a [u64],
-    b: &'a [u64],
-    wi: usize,
-    word: u64,
-}
-
-impl<'a> SetBits<'a> {
-    fn new(a: &'a [u64], b: &'a [u64]) -> Self {
-        let word = a.first().copied().unwrap_or(0) | b.first().copied().unwrap_or(0);
-        Self { a, b, wi: 0, word }
-    }
-}
-
-impl Iterator for SetBits<'_> {
-    type Item = usize;
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        while self.word == 0 {
-            self.wi += 1;
-            if self.wi >= self.a.len() {
-                return None;
-            }
-            self.word = self.a[self.wi] | self.b.get(self.wi).copied().unwrap_or(0);
-        }
-        let bit = self.word.trailing_zeros() as usize;
-        self.word &= self.word - 1;
-        Some(self.wi * 64 + bit)
-    }
-}
-
-impl Engine<'_> {
-    #[inline]
-    fn prefetch_symbol<S: SnapshotSink>(&self, li: usize, sink: &mut S) {
-        if let Some(s) = self.symbols.get(li) {
-            sink.prefetch((s as *const SymbolState).cast());
-        }
-    }
-
-    #[inline]
-    fn prefetch_books<S: SnapshotSink>(&self, li: usize, n: usize, depth: usize, sink: &mut S) {
-        let Some(s) = self.symbols.get(li) else {
-            return;
-        };
-        for side in [&s.bids, &s.asks] {
-            let levels = self.levels.levels(side);
-            // Best last: the top `depth` levels are the slice's tail (16
-            // bytes each, 4 a line).
-            let top = levels.len().saturating_sub(depth.max(1));
-            for l in levels.get(top..).unwrap_or(&[]).iter().step_by(4) {
-                sink.prefetch((l as *const Level).cast());
-            }
-            if let Some(l) = levels.last() {
-                sink.prefetch((l as *const Level).cast());
-            }
-        }
-        if let Some(ring) = self.vwap.get(li * n..li * n + n) {
-            for b in ring.iter().step_by(2) {
-                sink.prefetch((b as *const VwapBucket).cast());
-            }
+        if records {
+            self.open_pending(b);
         }
     }
 }

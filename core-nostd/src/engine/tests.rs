@@ -460,8 +460,11 @@ fn book_records_follow_changes_and_windows() {
         dirs: Vec::new(),
         refuse: false,
     };
+    // Records are owed at a boundary and handed out when asked: here at
+    // once after every message.
     let feed = |eng: &mut Engine<'_>, sink: &mut Records, m: Vec<u8>| {
         eng.apply_bytes(&m, sink).unwrap();
+        eng.emit_pending(usize::MAX, sink);
     };
     feed(&mut eng, &mut sink, r(1, MS, "AAPL"));
     assert_eq!(sink.dirs, std::vec![(1, stock("AAPL"))]);
@@ -516,4 +519,61 @@ fn book_records_follow_changes_and_windows() {
     let last = sink.got.last().unwrap();
     assert_eq!((last.boundary_ns, last.bid_count), (2_200 * MS, 2));
     assert_eq!(last.bids[1].price, 990_000);
+}
+
+#[test]
+fn owed_records_show_the_boundary_state_even_when_written_late() {
+    let cfg = small();
+    let mut st = Store::new(&cfg);
+    let mut eng = st.engine(&cfg);
+    let mut sink = Records {
+        depth: 10,
+        got: Vec::new(),
+        dirs: Vec::new(),
+        refuse: false,
+    };
+    for l in 1..=5u16 {
+        eng.apply_bytes(
+            &a(l, 10 * MS, u64::from(l), b'B', 100, 1_000_000),
+            &mut sink,
+        )
+        .unwrap();
+    }
+    // The boundary at 100 ms: five records owed, none written yet.
+    eng.apply_bytes(&sys(150 * MS), &mut sink).unwrap();
+    assert!(eng.has_pending());
+    assert!(sink.got.is_empty());
+    // Two written by the poll loop's budget, in locate order.
+    assert_eq!(eng.emit_pending(2, &mut sink), 2);
+    assert_eq!(
+        sink.got.iter().map(|r| r.locate).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    // A message about to change locate 4 writes its record first, with the
+    // book as it was at the boundary (100 shares, not 0).
+    eng.apply_bytes(&d(160 * MS, 4), &mut sink).unwrap();
+    let r4 = sink.got.last().unwrap();
+    assert_eq!(
+        (r4.locate, r4.boundary_ns, r4.bids()[0].shares),
+        (4, 100 * MS, 100)
+    );
+    // The rest, then nothing more owed.
+    assert_eq!(eng.emit_pending(usize::MAX, &mut sink), 2);
+    assert!(!eng.has_pending());
+    let order: Vec<u16> = sink.got.iter().map(|r| r.locate).collect();
+    assert_eq!(order, [1, 2, 4, 3, 5]);
+    // The next boundary owes locate 4 (its delete) and writes what the
+    // previous one still owed first, whole.
+    eng.apply_bytes(&a(6, 170 * MS, 6, b'S', 1, 2_000_000), &mut sink)
+        .unwrap();
+    eng.apply_bytes(&sys(250 * MS), &mut sink).unwrap();
+    eng.apply_bytes(&sys(350 * MS), &mut sink).unwrap();
+    assert_eq!(
+        sink.got.len(),
+        7,
+        "the 200 ms records came out when 300 ms opened"
+    );
+    assert_eq!((sink.got[5].locate, sink.got[5].bid_count), (4, 0));
+    assert_eq!((sink.got[6].locate, sink.got[6].ask_count), (6, 1));
+    assert_eq!(eng.counters().records, 7);
 }

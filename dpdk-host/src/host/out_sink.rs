@@ -58,9 +58,8 @@ impl SnapshotSink for WorkerSink<'_, '_, '_> {
         })
     }
 
-    #[inline]
-    fn prefetch(&mut self, addr: *const u8) {
-        dpdk::prefetch0(addr);
+    fn wants_snapshots(&self) -> bool {
+        self.udp
     }
 
     fn on_directory(&mut self, locate: u16, symbol: &[u8; 8]) {

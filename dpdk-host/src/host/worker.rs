@@ -18,6 +18,12 @@ use super::tx::TxCounters;
 use crate::control::forward::Forwarder;
 use crate::dpdk::{self, signal, DpdkBox, MbufBurst, RxQueue};
 
+/// Owed book records written after each frame (records mode): bounds what
+/// one frame pays for a boundary of thousands of symbols.
+const RECORDS_PER_FRAME: usize = 16;
+/// Owed book records written per idle poll.
+const RECORDS_WHEN_IDLE: usize = 256;
+
 /// RX burst size (at most 64: forwarding marks frames in a `u64`).
 pub const RX_BURST: usize = 32;
 const _: () = assert!(RX_BURST <= 64);
@@ -218,7 +224,24 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
                         release = None;
                     }
                 }
+                // Records mode: a frame that opens a boundary or writes
+                // owed records is timed from its start.
+                let boundary_before = eng.next_boundary();
+                let frame_t0 = if sink.records.is_some() {
+                    dpdk::rdtsc()
+                } else {
+                    0
+                };
                 eng.on_classified(*frame, &mut sink);
+                if eng.has_pending() {
+                    // A few owed records per frame: a boundary of thousands
+                    // of symbols is spread over the next frames.
+                    eng.emit_pending(RECORDS_PER_FRAME, &mut sink);
+                    sink.stall_start.get_or_insert(frame_t0);
+                }
+                if sink.records.is_some() && eng.next_boundary() != boundary_before {
+                    sink.stall_start = Some(frame_t0);
+                }
                 // Snapshots go out as soon as the frame that crossed a
                 // boundary is handled, not at the end of the burst.
                 if sink.tx.has_output() {
@@ -246,6 +269,13 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
                 break;
             }
         }
+        if n == 0 && eng.has_pending() {
+            // Idle: hand out what the last boundary still owes.
+            eng.emit_pending(RECORDS_WHEN_IDLE, &mut sink);
+            if let Some(p) = sink.records.as_mut() {
+                p.publish();
+            }
+        }
         if now >= next_house {
             next_house = now + housekeeping;
             let c = eng.counters();
@@ -264,6 +294,10 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
                 }
             }
         }
+    }
+    eng.emit_pending(usize::MAX, &mut sink);
+    if let Some(p) = sink.records.as_mut() {
+        p.publish();
     }
     sink.tx.flush();
     let counters = *eng.counters();
