@@ -525,6 +525,8 @@ pub struct Engine<'s> {
     dirty_any: bool,
     /// Records of the last boundary not yet handed out (see `pending.rs`).
     pending: pending::Pending,
+    /// The sink takes records (as of the last boundary or first message).
+    records_mode: bool,
     bucket: BucketCache,
     sessions: [Option<SessionSeq>; MAX_SESSIONS],
     counters: Counters,
@@ -569,6 +571,7 @@ impl<'s> Engine<'s> {
             dirty: [0; LOCATES / 64],
             dirty_any: false,
             pending: pending::Pending::EMPTY,
+            records_mode: false,
             bucket: BucketCache::EMPTY,
             sessions: [None; MAX_SESSIONS],
             counters: Counters::default(),
@@ -847,7 +850,7 @@ impl<'s> Engine<'s> {
                     return Err(bad_length(t, bytes));
                 }
                 self.begin(&a.header, ti, sink);
-                self.settle(a.header.stock_locate(), sink);
+                self.touch(a.header.stock_locate(), sink);
                 self.add(
                     a.header.stock_locate(),
                     a.order_ref.get(),
@@ -863,7 +866,7 @@ impl<'s> Engine<'s> {
                 };
                 self.begin(&d.header, TI_D, sink);
                 if let Some((i, o)) = self.lookup(d.order_ref.get()) {
-                    self.settle(o.locate, sink);
+                    self.touch(o.locate, sink);
                     self.remove(i, o);
                 }
             }
@@ -873,7 +876,7 @@ impl<'s> Engine<'s> {
                 };
                 self.begin(&u.header, TI_U, sink);
                 if let Some((i, o)) = self.lookup(u.original_order_ref.get()) {
-                    self.settle(o.locate, sink);
+                    self.touch(o.locate, sink);
                     self.remove(i, o);
                     self.add(
                         o.locate,
@@ -891,7 +894,7 @@ impl<'s> Engine<'s> {
                 };
                 let ts = self.begin(&e.header, TI_E, sink);
                 if let Some((i, o)) = self.lookup(e.order_ref.get()) {
-                    self.settle(o.locate, sink);
+                    self.touch(o.locate, sink);
                     self.execute(i, o, e.executed_shares.get(), None, ts);
                 }
             }
@@ -902,7 +905,7 @@ impl<'s> Engine<'s> {
                 let ts = self.begin(&e.header, TI_C, sink);
                 let price = (e.printable == b'Y').then(|| e.execution_price.get());
                 if let Some((i, o)) = self.lookup(e.order_ref.get()) {
-                    self.settle(o.locate, sink);
+                    self.touch(o.locate, sink);
                     self.execute(i, o, e.executed_shares.get(), Some(price), ts);
                 }
             }
@@ -912,7 +915,7 @@ impl<'s> Engine<'s> {
                 };
                 self.begin(&x.header, TI_X, sink);
                 if let Some((i, o)) = self.lookup(x.order_ref.get()) {
-                    self.settle(o.locate, sink);
+                    self.touch(o.locate, sink);
                     self.reduce(i, o, x.cancelled_shares.get());
                 }
             }
@@ -959,14 +962,14 @@ impl<'s> Engine<'s> {
         match t {
             b'P' => {
                 if let Ok(p) = itch::Trade::ref_from_bytes(bytes) {
-                    self.settle(locate, sink);
+                    self.touch(locate, sink);
                     self.learn_symbol(locate, &p.stock);
                     self.record_execution(locate, ts, p.price.get(), u64::from(p.shares.get()));
                 }
             }
             b'Q' => {
                 if let Ok(q) = itch::CrossTrade::ref_from_bytes(bytes) {
-                    self.settle(locate, sink);
+                    self.touch(locate, sink);
                     self.learn_symbol(locate, &q.stock);
                     self.record_execution(locate, ts, q.cross_price.get(), q.shares.get());
                 }
@@ -1041,18 +1044,7 @@ impl<'s> Engine<'s> {
         if self.levels.add(side_ref, is_bid, price, shares).is_err() {
             self.orders.remove(order_ref);
             self.counters.levels_refused_full += 1;
-            return;
         }
-        self.mark_dirty(locate);
-    }
-
-    /// Notes that a locate's book changed (one OR; the index cannot leave
-    /// the array since a locate is 16 bits).
-    #[inline(always)]
-    fn mark_dirty(&mut self, locate: u16) {
-        let li = usize::from(locate);
-        self.dirty[(li >> 6) & (LOCATES / 64 - 1)] |= 1 << (li & 63);
-        self.dirty_any = true;
     }
 
     /// Removes the live order `o` in slot `slot` whole (D, U).
@@ -1086,7 +1078,6 @@ impl<'s> Engine<'s> {
         if !found {
             self.counters.book_mismatch += 1;
         }
-        self.mark_dirty(o.locate);
     }
 
     /// E (price None: the order's) and C (Some(None): not printable) of the
@@ -1156,6 +1147,7 @@ impl<'s> Engine<'s> {
     #[inline(never)]
     fn advance_time<S: SnapshotSink>(&mut self, ts: u64, sink: &mut S) {
         let i = self.interval_ns;
+        self.records_mode = sink.record_depth() > 0;
         let Some(mut b) = self.next_boundary else {
             // First message: the first boundary is the first multiple of I after it.
             let b = (ts / i + 1) * i;

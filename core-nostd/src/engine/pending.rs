@@ -57,11 +57,20 @@ impl Engine<'_> {
         done
     }
 
-    /// Before a message changes `locate`: writes its owed record, if any.
+    /// Before a message changes `locate` (its book or its window): with a
+    /// sink that takes records, writes the locate's owed record, if any, and
+    /// marks it changed for the next boundary. Otherwise one predictable
+    /// branch. (Marked before the change: a change then refused, say for a
+    /// full table, costs one record that repeats the state.)
     #[inline(always)]
-    pub(super) fn settle<S: SnapshotSink>(&mut self, locate: u16, sink: &mut S) {
-        if self.pending.any {
-            self.settle_cold(locate, sink);
+    pub(super) fn touch<S: SnapshotSink>(&mut self, locate: u16, sink: &mut S) {
+        if self.records_mode {
+            if self.pending.any {
+                self.settle_cold(locate, sink);
+            }
+            let li = usize::from(locate);
+            self.dirty[(li >> 6) & (LOCATES / 64 - 1)] |= 1 << (li & 63);
+            self.dirty_any = true;
         }
     }
 
