@@ -497,3 +497,146 @@ fn counter_sees_allocations_while_armed() {
         "a growing Vec sink must be seen: {c:?}"
     );
 }
+
+// ------------------------------------------------------------------ the publisher's path
+
+/// Book records straight into the publisher's book store and one logged-on
+/// market-data session subscribed to every symbol, which writes its 35=W
+/// into a fixed buffer: the core side of the FIX publisher.
+struct PublishSink<'a, 's> {
+    books: &'a mut tickwire_core::fix::md::BookStore<'s>,
+    md: &'a mut tickwire_core::fix::md::MdSession<'s>,
+    records: u64,
+}
+
+impl tickwire_core::engine::SnapshotSink for PublishSink<'_, '_> {
+    fn on_snapshot(&mut self, _: &Snapshot<'_>) {}
+    fn record_depth(&self) -> usize {
+        10
+    }
+    fn wants_snapshots(&self) -> bool {
+        false
+    }
+    fn on_record(&mut self, fill: impl FnOnce(&mut tickwire_core::engine::BookRecord)) -> bool {
+        let mut r = tickwire_core::engine::BookRecord::EMPTY;
+        fill(&mut r);
+        let change = self.books.on_record(&r);
+        self.md.on_change(r.locate, &change);
+        self.records += 1;
+        true
+    }
+    fn on_directory(&mut self, locate: u16, symbol: &[u8; 8]) {
+        self.books.on_directory(locate, symbol);
+    }
+}
+
+#[test]
+fn publisher_path_allocates_nothing() {
+    use tickwire_core::fix::md::{index_len, BookSlot, BookStore, MdSession, Subscription};
+    use tickwire_core::fix::session::{Session, SessionConfig};
+    use tickwire_core::fix::writer::MessageWriter;
+    use tickwire_core::fix::{CompId, TimePrecision};
+
+    let (bin, _, manifest) = inputs_no_drops();
+    let cfg = engine_config();
+    let mut storage = HeapStorage::new(&cfg).unwrap();
+    let locates = cfg.max_locates;
+    let mut slots = vec![BookSlot::default(); locates];
+    let mut index = vec![0u32; index_len(locates)];
+    let mut subs = vec![Subscription::EMPTY; 2];
+    let mut out = vec![0u8; 1 << 20];
+    let now = 1_710_513_000_000_000_000u64;
+    let comp = |s: &[u8]| CompId::new(s).unwrap();
+    // Prepared outside the armed region: the client's Logon and a request
+    // for every symbol of the day.
+    let mut client = MessageWriter::new(comp(b"CLIENT"), comp(b"TICKWIRE"), TimePrecision::Millis);
+    let mut frame = |t: &[u8],
+                     body: &dyn Fn(
+        &mut tickwire_core::fix::writer::Body<'_, '_>,
+    ) -> Result<(), tickwire_core::fix::FixError>| {
+        let mut b = vec![0u8; 1 << 16];
+        let n = client.write(now, t, &mut b, body).unwrap();
+        b.truncate(n);
+        b
+    };
+    let logon = frame(b"A", &|b| {
+        b.uint(98, 0)?;
+        b.uint(108, 30)
+    });
+    let names: Vec<Vec<u8>> = manifest
+        .symbols
+        .iter()
+        .map(|s| s.stock.iter().copied().take_while(|&c| c != b' ').collect())
+        .collect();
+    let request = frame(b"V", &|b| {
+        b.bytes(262, b"ALL")?;
+        b.uint(263, 1)?;
+        b.uint(264, 10)?;
+        b.uint(267, 3)?;
+        b.uint(269, 0)?;
+        b.uint(269, 1)?;
+        b.uint(269, 9)?;
+        b.uint(146, names.len() as u64)?;
+        for n in &names {
+            b.bytes(55, n)?;
+        }
+        Ok(())
+    });
+    let ((records, written, snapshots, messages), counts) = armed(|| {
+        let mut books = BookStore::new(&mut slots, &mut index).unwrap();
+        let session = Session::new(
+            &SessionConfig {
+                sender: comp(b"TICKWIRE"),
+                target: comp(b"CLIENT"),
+                precision: TimePrecision::Millis,
+                max_skew_ns: 120_000_000_000,
+            },
+            now,
+        );
+        let mut md = MdSession::new(session, &mut subs, 10);
+        let mut engine = Engine::new(&cfg, storage.storage()).unwrap();
+        let mut written = 0usize;
+        let mut sink = PublishSink {
+            books: &mut books,
+            md: &mut md,
+            records: 0,
+        };
+        let mut subscribed = false;
+        for msg in BinFileReader::new(&bin).flatten() {
+            let _ = engine.on_message(msg, &mut sink);
+            engine.emit_pending(usize::MAX, &mut sink);
+            // Subscribe once the directory is known (before the first book
+            // message), then write what is pending after every message.
+            if !subscribed && matches!(msg.first(), Some(b'A' | b'F')) {
+                for input in [&logon, &request] {
+                    let step = sink.md.on_input(now, input, &mut out, sink.books);
+                    assert_eq!(step.consumed, input.len());
+                    written += step.written;
+                }
+                subscribed = true;
+            }
+            loop {
+                let f = sink.md.flush(now, &mut out, sink.books);
+                written += f.written;
+                if !f.more {
+                    break;
+                }
+            }
+        }
+        let records = sink.records;
+        (
+            records,
+            written,
+            md.counters().snapshots,
+            engine.counters().messages_applied,
+        )
+    });
+    assert_eq!(counts, AllocCounts::ZERO, "the publisher's path allocated");
+    assert_eq!(messages, MESSAGES);
+    assert!(
+        records > 1000 && snapshots > 1000,
+        "{records} records, {snapshots} snapshots"
+    );
+    assert!(written > 100_000, "{written} bytes of FIX");
+    eprintln!("publisher path: {messages} messages, {records} records, {snapshots} 35=W, {written} bytes, 0 allocations");
+}
