@@ -193,18 +193,40 @@ impl Out<'_> {
     }
 }
 
-/// Writes the decimal digits of `v` right-aligned into `tmp`, returns how many.
+/// "00" to "99": two digits per division.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Writes the decimal digits of `v` right-aligned into `tmp`, returns how
+/// many (two digits per step: the division count halves).
 #[inline]
 fn fmt_u64(mut v: u64, tmp: &mut [u8; 20]) -> usize {
     let mut i = 20;
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            return 20 - i;
-        }
+    while v >= 100 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        tmp[i] = DIGIT_PAIRS[d];
+        tmp[i + 1] = DIGIT_PAIRS[d + 1];
     }
+    if v >= 10 {
+        let d = v as usize * 2;
+        i -= 2;
+        tmp[i] = DIGIT_PAIRS[d];
+        tmp[i + 1] = DIGIT_PAIRS[d + 1];
+    } else {
+        i -= 1;
+        tmp[i] = b'0' + v as u8;
+    }
+    20 - i
 }
 
 /// Civil date from days since 1970-01-01 (proleptic Gregorian; H. Hinnant's
@@ -526,6 +548,33 @@ mod tests {
         assert_eq!(civil_from_days(19_797), (2024, 3, 15));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn decimal_digits_match_the_standard_formatter() {
+        for v in (0..2000u64)
+            .chain([
+                9,
+                10,
+                99,
+                100,
+                999,
+                1000,
+                9999,
+                10_000,
+                u64::MAX - 1,
+                u64::MAX,
+            ])
+            .chain((0..64).map(|k| 1u64 << k))
+            .chain((1..20).map(|k| 10u64.pow(k) - 1))
+        {
+            let mut tmp = [0u8; 20];
+            let n = fmt_u64(v, &mut tmp);
+            assert_eq!(
+                core::str::from_utf8(&tmp[20 - n..]).unwrap(),
+                std::format!("{v}")
+            );
+        }
     }
 
     #[test]

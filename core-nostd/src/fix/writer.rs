@@ -46,6 +46,23 @@ impl Body<'_, '_> {
         self.out.byte(SOH)
     }
 
+    /// `prefix` (a prebuilt `tag=`, e.g. `b"270="`) then an unsigned
+    /// integer and SOH: no tag digits to format.
+    #[inline]
+    pub fn uint_after(&mut self, prefix: &[u8], value: u64) -> Result<(), FixError> {
+        self.out.put(prefix)?;
+        self.out.uint(value)?;
+        self.out.byte(SOH)
+    }
+
+    /// `prefix` (a prebuilt `tag=`) then a Price(4) and SOH.
+    #[inline]
+    pub fn price4_after(&mut self, prefix: &[u8], value: u64) -> Result<(), FixError> {
+        self.out.put(prefix)?;
+        self.out.price4(value)?;
+        self.out.byte(SOH)
+    }
+
     /// `tag=Y` or `tag=N`.
     #[inline]
     pub fn flag(&mut self, tag: u32, value: bool) -> Result<(), FixError> {

@@ -479,20 +479,23 @@ pub fn write_snapshot(
     let vwap = types & ENTRY_VWAP != 0 && r.volume > 0;
     b.bytes(262, md_req_id)?;
     b.bytes(55, r.symbol())?;
-    b.uint(268, (bids.len() + asks.len() + usize::from(vwap)) as u64)?;
-    for (kind, side) in [(&b"269=0\x01"[..], bids), (&b"269=1\x01"[..], asks)] {
+    b.uint_after(
+        b"268=",
+        (bids.len() + asks.len() + usize::from(vwap)) as u64,
+    )?;
+    // Prebuilt tag prefixes: an entry is five fields, a 10-level book 20
+    // entries, so formatting tag numbers would be a third of the work.
+    for (kind, side) in [(&b"269=0\x01270="[..], bids), (&b"269=1\x01270="[..], asks)] {
         for (i, l) in side.iter().enumerate() {
-            b.raw(kind)?;
-            b.price4(270, u64::from(l.price))?;
-            b.uint(271, l.shares)?;
-            b.uint(346, u64::from(l.orders))?;
-            b.uint(290, i as u64 + 1)?;
+            b.price4_after(kind, u64::from(l.price))?;
+            b.uint_after(b"271=", l.shares)?;
+            b.uint_after(b"346=", u64::from(l.orders))?;
+            b.uint_after(b"290=", i as u64 + 1)?;
         }
     }
     if vwap {
-        b.raw(b"269=9\x01")?;
-        b.price4(270, r.vwap)?;
-        b.uint(271, r.volume)?;
+        b.price4_after(b"269=9\x01270=", r.vwap)?;
+        b.uint_after(b"271=", r.volume)?;
     }
     Ok(())
 }
