@@ -22,8 +22,6 @@ pub const MAX_COMP_ID: usize = 32;
 /// 100 to 999 bytes, so the body lands where it belongs; any other length
 /// slides it once.
 const BODY_LEN_DIGITS: usize = 3;
-/// Most BodyLength digits accepted.
-const BODY_LEN_MAX_DIGITS: usize = 6;
 /// Longest constant run `35=W|49=…|56=…|34=`.
 const PREFIX_MAX: usize = 5 + 3 + MAX_COMP_ID + 1 + 3 + MAX_COMP_ID + 1 + 3;
 const BEGIN: &[u8] = b"8=FIX.4.4\x019=";
@@ -353,33 +351,9 @@ impl FixSession {
         o.byte(SOH)?;
         let body_end = o.pos;
 
-        // Header with the exact BodyLength; the body moves only when that is
-        // not BODY_LEN_DIGITS long.
-        let body_len = body_end - body_start;
-        let mut digits = [0u8; 20];
-        let nd = fmt_u64(body_len as u64, &mut digits);
-        if nd > BODY_LEN_MAX_DIGITS {
-            return Err(FixError::BodyTooLong);
-        }
-        let header_len = BEGIN.len() + nd + 1;
-        let buf = o.buf;
-        if header_len != body_start {
-            if header_len + body_len > buf.len() {
-                return Err(FixError::BufferTooSmall);
-            }
-            buf.copy_within(body_start..body_end, header_len);
-        }
-        buf[..BEGIN.len()].copy_from_slice(BEGIN);
-        buf[BEGIN.len()..BEGIN.len() + nd].copy_from_slice(&digits[20 - nd..]);
-        buf[header_len - 1] = SOH;
-        let msg_end = header_len + body_len;
-        let sum = buf[..msg_end].iter().fold(0u8, |a, &b| a.wrapping_add(b));
-        let mut o = Out { buf, pos: msg_end };
-        o.put(b"10=")?;
-        o.padded(u64::from(sum), 3)?;
-        o.byte(SOH)?;
+        let n = writer::finish(o.buf, body_start, body_end)?;
         self.next_seq += 1;
-        Ok(o.pos)
+        Ok(n)
     }
 }
 

@@ -198,7 +198,11 @@ impl MessageWriter {
 /// Writes `8=FIX.4.4|9=len|` in front of the body at
 /// `body_start..body_end` (sliding it when the length is not three digits)
 /// and the CheckSum after it; returns the message length.
-fn finish(buf: &mut [u8], body_start: usize, body_end: usize) -> Result<usize, FixError> {
+pub(super) fn finish(
+    buf: &mut [u8],
+    body_start: usize,
+    body_end: usize,
+) -> Result<usize, FixError> {
     let body_len = body_end - body_start;
     let mut digits = [0u8; 20];
     let nd = fmt_u64(body_len as u64, &mut digits);

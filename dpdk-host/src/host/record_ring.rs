@@ -146,26 +146,10 @@ impl Consumer<'_> {
     /// Hands up to `max` published slots to `f`, oldest first; returns how
     /// many.
     pub fn drain(&mut self, max: usize, mut f: impl FnMut(&Slot)) -> usize {
-        let mut n = 0;
-        while n < max {
-            if self.tail == self.head_cache {
-                self.head_cache = self.ring.head.0.load(Ordering::Acquire);
-                if self.tail == self.head_cache {
-                    break;
-                }
-            }
-            let cell = &self.ring.slots[self.tail & self.ring.mask];
-            // SAFETY: the slot is below head (Acquire load above), so the
-            // producer finished writing it, and it will not write it again
-            // before our Release store of tail.
-            f(unsafe { &*cell.get() });
-            self.tail = self.tail.wrapping_add(1);
-            n += 1;
-        }
-        if n > 0 {
-            self.ring.tail.0.store(self.tail, Ordering::Release);
-        }
-        n
+        self.drain_until(max, |slot| {
+            f(slot);
+            true
+        })
     }
 
     /// Like [`Consumer::drain`], but `f` may decline a slot (return false):
@@ -180,7 +164,9 @@ impl Consumer<'_> {
                 }
             }
             let cell = &self.ring.slots[self.tail & self.ring.mask];
-            // SAFETY: as in `drain`.
+            // SAFETY: the slot is below head (Acquire load above), so the
+            // producer finished writing it, and it will not write it again
+            // before our Release store of tail.
             if !f(unsafe { &*cell.get() }) {
                 break;
             }
