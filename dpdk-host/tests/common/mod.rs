@@ -767,3 +767,10 @@ pub fn lines_starting(stderr: &str, prefix: &str) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+impl Guarded {
+    /// Whether the child has exited (reaped then; `wait` returns at once).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+}
