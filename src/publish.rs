@@ -26,6 +26,9 @@ pub trait Transport {
     fn send_capacity(&self, c: Self::Conn) -> usize;
     /// Closes after what was queued has gone.
     fn close(&mut self, c: Self::Conn);
+    /// Drops the connection at once (a reset): for a peer that no longer
+    /// reads, whose queued bytes would never go.
+    fn abort(&mut self, c: Self::Conn);
 }
 
 /// Publisher settings.
@@ -269,6 +272,13 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
                 i += 1;
             } else {
                 let conn = self.conns.swap_remove(i);
+                // Whoever ended it, the transport lets go of it too (a peer
+                // that closed without a Logout leaves our side half open).
+                if conn.md.counters().slow_consumer_logouts > 0 {
+                    transport.abort(conn.id);
+                } else {
+                    transport.close(conn.id);
+                }
                 add_md(&mut self.counters.closed_md, conn.md.counters());
                 self.counters.sessions_closed += 1;
                 let (_, subs) = conn.md.into_parts();
@@ -344,8 +354,9 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
             return false;
         }
         if conn.md.must_close() {
-            // Whatever is left of the backlog (a Logout) goes best effort.
-            transport.close(conn.id);
+            // Whatever is left of the backlog (a Logout) goes best effort;
+            // `poll` closes (or, for a consumer stuck behind unread data,
+            // resets) the connection.
             return false;
         }
         true

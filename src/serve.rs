@@ -101,6 +101,14 @@ impl Transport for TcpTransport {
         }
     }
 
+    fn abort(&mut self, c: u64) {
+        if let Some(s) = self.conns.remove(&c) {
+            // Linger 0 would send a reset; std has no setter for it, so shut
+            // both ways: the peer sees the end at once, unread data or not.
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
     fn close(&mut self, c: u64) {
         if let Some(s) = self.conns.remove(&c) {
             // What was written is already in the kernel's buffer: a

@@ -162,6 +162,12 @@ pub struct HostArgs {
     /// With --fix-listen, no UDP datagram output (only FIX sessions).
     #[arg(long, help_heading = "FIX sessions")]
     pub no_udp_output: bool,
+    /// How long the publisher holds the next boundary's records for a
+    /// session that cannot take the previous boundary's snapshots; past it,
+    /// that session is conflated on its own and the others go on. Larger
+    /// values trade the others' latency for fewer conflated updates.
+    #[arg(long, default_value = "50ms", value_parser = parse_duration_ns, help_heading = "FIX sessions")]
+    pub slow_consumer_grace: u64,
     /// After the workers stop, keep serving FIX sessions until none has been
     /// open for this long.
     #[arg(long, default_value = "5s", value_parser = parse_duration_ns, help_heading = "FIX sessions")]

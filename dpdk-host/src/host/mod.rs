@@ -379,6 +379,7 @@ fn run_with_eal(
                 wall_base_ns,
                 tsc_base,
                 tsc_hz,
+                args.slow_consumer_grace,
             ))
         }
         _ => None,

@@ -27,15 +27,15 @@ impl Transport for ControlPlane<'_, '_> {
     fn close(&mut self, c: ConnId) {
         ControlPlane::close(self, c);
     }
+
+    fn abort(&mut self, c: ConnId) {
+        ControlPlane::abort(self, c);
+    }
 }
 
 /// Records drained per ring per turn, so that sessions are served between
 /// large boundaries.
 const DRAIN_PER_TURN: usize = 4096;
-
-/// How long a session that cannot take its snapshots holds up the next
-/// boundary for the others; past it, that session is conflated on its own.
-const SLOW_CONSUMER_GRACE_NS: u64 = 50_000_000;
 
 /// What the main lcore's loop calls every turn.
 pub struct HostPublisher<'s, 'r> {
@@ -45,6 +45,9 @@ pub struct HostPublisher<'s, 'r> {
     wall_base_ns: u64,
     tsc_base: u64,
     tsc_hz: u64,
+    /// How long a session that cannot take its snapshots holds up the next
+    /// boundary for the others; past it, it is conflated on its own.
+    grace_ns: u64,
     /// Records taken off the rings.
     pub drained: u64,
 }
@@ -59,6 +62,7 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
         wall_base_ns: u64,
         tsc_base: u64,
         tsc_hz: u64,
+        grace_ns: u64,
     ) -> Self {
         Self {
             publisher,
@@ -67,6 +71,7 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
             wall_base_ns,
             tsc_base,
             tsc_hz,
+            grace_ns,
             drained: 0,
         }
     }
@@ -89,13 +94,14 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
         // room the TCP stack made since the last turn.
         self.publisher.poll(cp, now_ns);
         let publisher = &mut self.publisher;
+        let grace_ns = self.grace_ns;
         for cons in &mut self.consumers {
             self.drained += cons.drain_until(DRAIN_PER_TURN, |slot| match slot.kind {
                 SlotKind::Record => {
                     // A new boundary waits (in the ring) until sessions that
                     // keep up have taken the previous one.
                     if publisher.last_boundary() != Some(slot.record.boundary_ns)
-                        && !publisher.ready_for_boundary(now_ns, SLOW_CONSUMER_GRACE_NS)
+                        && !publisher.ready_for_boundary(now_ns, grace_ns)
                     {
                         return false;
                     }
