@@ -11,7 +11,6 @@ pub mod worker;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
-use std::sync::atomic::AtomicBool;
 use tickwire_core::engine::{Counters, EngineConfig};
 
 use tickwire::publish::{Publisher, PublisherConfig, PublisherStorage};
@@ -25,7 +24,7 @@ use crate::control::{sessions, ControlPlane, ControlSettings};
 use crate::dpdk::{self, signal, DpdkBox, Eal, Mempool, Port, PortConfig};
 use args::HostArgs;
 use out_sink::WorkerSink;
-use publisher::HostPublisher;
+use publisher::{FeedHold, HostPublisher};
 use record_ring::RecordRing;
 use tx::{OutputAddress, TxSink};
 use worker::{LiveStats, WorkerContext, WorkerReport, WorkerStorage};
@@ -353,7 +352,7 @@ fn run_with_eal(
         record_rings.iter_mut().map(RecordRing::split).unzip();
     let mut producers = producers.drain(..).map(Some).collect::<Vec<_>>();
     producers.resize_with(n, || None);
-    let release = AtomicBool::new(!args.wait_for_subscription);
+    let hold = FeedHold::default();
     let mut publisher_storage = None;
     let mut host_publisher = match control.and_then(|c| c.fix_listen.as_ref()) {
         Some(listen) if serve_fix => {
@@ -375,7 +374,7 @@ fn run_with_eal(
             Some(HostPublisher::new(
                 Publisher::new(pcfg, storage)?,
                 consumers,
-                args.wait_for_subscription.then_some(&release),
+                args.wait_for_subscription.then_some(&hold),
                 wall_base_ns,
                 tsc_base,
                 tsc_hz,
@@ -444,7 +443,7 @@ fn run_with_eal(
                 Some(r) => Some(r.forwarder().context("forwarding ring producer")?),
                 None => None,
             },
-            release: (serve_fix && args.wait_for_subscription).then_some(&release),
+            release: (serve_fix && args.wait_for_subscription).then_some(&hold),
         });
     }
 

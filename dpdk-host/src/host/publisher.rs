@@ -2,7 +2,10 @@
 //! ring, sessions over the control plane's TCP sockets (smoltcp), the same
 //! core session and market-data code as the replayer's.
 
-use std::sync::atomic::{AtomicBool, Ordering::Release};
+use std::sync::atomic::{
+    AtomicBool,
+    Ordering::{Acquire, Release},
+};
 
 use tickwire::publish::{Closed, Publisher, PublisherCounters, Transport};
 
@@ -37,11 +40,21 @@ impl Transport for ControlPlane<'_, '_> {
 /// large boundaries.
 const DRAIN_PER_TURN: usize = 4096;
 
+/// `--wait-for-subscription` between the workers and the publisher.
+#[derive(Debug, Default)]
+pub struct FeedHold {
+    /// Set by the publisher once a MarketDataRequest has been answered.
+    pub released: AtomicBool,
+    /// Set by a worker when it reaches the first order-book message: every
+    /// directory entry before it is in the ring by then.
+    pub reached: AtomicBool,
+}
+
 /// What the main lcore's loop calls every turn.
 pub struct HostPublisher<'s, 'r> {
     publisher: Publisher<'s, ConnId>,
     consumers: Vec<Consumer<'r>>,
-    release: Option<&'r AtomicBool>,
+    hold: Option<&'r FeedHold>,
     wall_base_ns: u64,
     tsc_base: u64,
     tsc_hz: u64,
@@ -53,12 +66,14 @@ pub struct HostPublisher<'s, 'r> {
 }
 
 impl<'s, 'r> HostPublisher<'s, 'r> {
-    /// A publisher fed by `consumers` (one per worker). `release` is set
-    /// once a MarketDataRequest has been answered (--wait-for-subscription).
+    /// A publisher fed by `consumers` (one per worker). With `hold`
+    /// (--wait-for-subscription), client input waits until the feed has
+    /// reached its hold point (so every symbol is known), and the feed is
+    /// released once a MarketDataRequest has been answered.
     pub fn new(
         publisher: Publisher<'s, ConnId>,
         consumers: Vec<Consumer<'r>>,
-        release: Option<&'r AtomicBool>,
+        hold: Option<&'r FeedHold>,
         wall_base_ns: u64,
         tsc_base: u64,
         tsc_hz: u64,
@@ -67,7 +82,7 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
         Self {
             publisher,
             consumers,
-            release,
+            hold,
             wall_base_ns,
             tsc_base,
             tsc_hz,
@@ -90,9 +105,16 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
         for c in accepted {
             self.publisher.accept(cp, c, now_ns);
         }
+        // Read before draining: every directory entry published before the
+        // feed reached its hold is then drained before requests are read.
+        let serve = self
+            .hold
+            .is_none_or(|h| h.reached.load(Acquire) || h.released.load(Acquire));
         // Serve first: what earlier boundaries left pending goes into the
         // room the TCP stack made since the last turn.
-        self.publisher.poll(cp, now_ns);
+        if serve {
+            self.publisher.poll(cp, now_ns);
+        }
         let publisher = &mut self.publisher;
         let grace_ns = self.grace_ns;
         for cons in &mut self.consumers {
@@ -114,9 +136,14 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
                 }
             }) as u64;
         }
-        if let Some(r) = self.release {
+        if !serve {
+            return;
+        }
+        // Requests that came in while the directory was still arriving.
+        self.publisher.poll(cp, now_ns);
+        if let Some(h) = self.hold {
             if self.publisher.request_answered() {
-                r.store(true, Release);
+                h.released.store(true, Release);
             }
         }
     }

@@ -14,6 +14,7 @@ use tickwire_core::vwap::VwapBucket;
 use tickwire_core::wire::{classify_frame, Frame, WireError};
 
 use super::out_sink::WorkerSink;
+use super::publisher::FeedHold;
 use super::tx::TxCounters;
 use crate::control::forward::Forwarder;
 use crate::dpdk::{self, signal, DpdkBox, MbufBurst, RxQueue};
@@ -134,7 +135,7 @@ pub struct WorkerContext<'q, 'e> {
     /// `--wait-for-subscription`: set by the publisher once a
     /// MarketDataRequest has been answered; until then the feed is held at
     /// its first order-book message.
-    pub release: Option<&'q AtomicBool>,
+    pub release: Option<&'q FeedHold>,
 }
 
 /// A latency histogram in TSC cycles: up to 10 s at 3 significant digits,
@@ -333,7 +334,8 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
 /// an order-book message waits here (spinning, quit honoured) until the
 /// publisher has answered a MarketDataRequest.
 #[cold]
-fn hold_here(frame: &Result<Frame<'_>, WireError>, release: &AtomicBool) -> bool {
+fn hold_here(frame: &Result<Frame<'_>, WireError>, hold: &FeedHold) -> bool {
+    let release = &hold.released;
     if release.load(Acquire) {
         return true;
     }
@@ -349,6 +351,10 @@ fn hold_here(frame: &Result<Frame<'_>, WireError>, release: &AtomicBool) -> bool
     if !book {
         return false;
     }
+    // Everything before this frame is applied and its directory entries
+    // published (after each frame): the publisher may read requests now.
+    hold.reached
+        .store(true, std::sync::atomic::Ordering::Release);
     while !release.load(Acquire) && !signal::quit_requested() {
         std::hint::spin_loop();
         std::thread::sleep(std::time::Duration::from_micros(100));
