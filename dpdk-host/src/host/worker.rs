@@ -21,7 +21,7 @@ use crate::dpdk::{self, signal, DpdkBox, MbufBurst, RxQueue};
 
 /// Owed book records written after each frame (records mode): bounds what
 /// one frame pays for a boundary of thousands of symbols.
-const RECORDS_PER_FRAME: usize = 16;
+const RECORDS_PER_FRAME: usize = 8;
 /// Owed book records written per idle poll.
 const RECORDS_WHEN_IDLE: usize = 256;
 
