@@ -122,11 +122,7 @@ pub struct FixSession {
     target: CompId,
     next_seq: u64,
     precision: TimePrecision,
-    /// SendingTime as last formatted: snapshots of one boundary (or one
-    /// burst) share it, so it is formatted once and copied after that.
-    time_ns: Option<u64>,
-    time_text: [u8; TIME_TEXT_MAX],
-    time_len: u8,
+    time: SendingTimeCache,
     /// `35=W|49=SENDER|56=TARGET|34=`, the same in every message.
     prefix: [u8; PREFIX_MAX],
     prefix_len: u8,
@@ -134,6 +130,40 @@ pub struct FixSession {
 
 /// Longest SendingTime text: `YYYYMMDD-HH:MM:SS.fffffffff`.
 const TIME_TEXT_MAX: usize = 27;
+
+/// SendingTime as last formatted: the messages of one boundary (or one
+/// burst) share it, so it is formatted once and copied after that.
+#[derive(Debug, Clone)]
+struct SendingTimeCache {
+    ns: Option<u64>,
+    text: [u8; TIME_TEXT_MAX],
+    len: u8,
+}
+
+impl SendingTimeCache {
+    const EMPTY: Self = Self {
+        ns: None,
+        text: [0; TIME_TEXT_MAX],
+        len: 0,
+    };
+
+    /// The text of `ns` (since the epoch) at `precision`.
+    #[inline]
+    fn text(&mut self, ns: u64, precision: TimePrecision) -> Result<&[u8], FixError> {
+        if self.ns != Some(ns) {
+            let mut t = Out {
+                buf: &mut self.text,
+                pos: 0,
+            };
+            // u64 nanoseconds end in the year 2554: the text always fits
+            // TIME_TEXT_MAX, so this error cannot occur (no panic either way).
+            format_sending_time(&mut t, ns, precision).map_err(|_| FixError::BodyTooLong)?;
+            self.len = t.pos as u8;
+            self.ns = Some(ns);
+        }
+        Ok(&self.text[..usize::from(self.len)])
+    }
+}
 
 /// A cursor over the output buffer that reports running out as an error.
 struct Out<'a> {
@@ -262,9 +292,7 @@ impl FixSession {
             target,
             next_seq: 1,
             precision,
-            time_ns: None,
-            time_text: [0; TIME_TEXT_MAX],
-            time_len: 0,
+            time: SendingTimeCache::EMPTY,
             prefix,
             prefix_len,
         })
@@ -305,19 +333,7 @@ impl FixSession {
         o.uint(self.next_seq)?;
         o.byte(SOH)?;
         o.tag(b"52")?;
-        if self.time_ns != Some(sending_time_ns) {
-            let mut t = Out {
-                buf: &mut self.time_text,
-                pos: 0,
-            };
-            // u64 nanoseconds end in the year 2554: the text always fits
-            // TIME_TEXT_MAX, so this error cannot occur (no panic either way).
-            format_sending_time(&mut t, sending_time_ns, self.precision)
-                .map_err(|_| FixError::BodyTooLong)?;
-            self.time_len = t.pos as u8;
-            self.time_ns = Some(sending_time_ns);
-        }
-        o.put(&self.time_text[..usize::from(self.time_len)])?;
+        o.put(self.time.text(sending_time_ns, self.precision)?)?;
         o.byte(SOH)?;
         o.tag(b"55")?;
         if snap.symbol.is_empty() {

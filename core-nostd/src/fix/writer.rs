@@ -5,13 +5,11 @@
 //! puts it and slid once when its length has another number of digits, so the
 //! common case copies nothing.
 
-use super::{fmt_u64, format_sending_time, CompId, FixError, Out, TimePrecision, SOH};
+use super::{
+    fmt_u64, CompId, FixError, Out, SendingTimeCache, TimePrecision, BEGIN, BODY_LEN_DIGITS, SOH,
+};
 
-const BEGIN: &[u8] = b"8=FIX.4.4\x019=";
-const BODY_LEN_GUESS: usize = 3;
 const BODY_LEN_MAX_DIGITS: usize = 6;
-/// Longest SendingTime text: `YYYYMMDD-HH:MM:SS.fffffffff`.
-const TIME_TEXT_MAX: usize = 27;
 
 /// The body of one message being written. Every method writes one whole
 /// field, or fails with [`FixError::BufferTooSmall`] and leaves the message
@@ -92,9 +90,7 @@ pub struct MessageWriter {
     target: CompId,
     next_seq: u64,
     precision: TimePrecision,
-    time_ns: Option<u64>,
-    time_text: [u8; TIME_TEXT_MAX],
-    time_len: u8,
+    time: SendingTimeCache,
 }
 
 impl MessageWriter {
@@ -106,9 +102,7 @@ impl MessageWriter {
             target,
             next_seq: 1,
             precision,
-            time_ns: None,
-            time_text: [0; TIME_TEXT_MAX],
-            time_len: 0,
+            time: SendingTimeCache::EMPTY,
         }
     }
 
@@ -156,20 +150,9 @@ impl MessageWriter {
         header: impl FnOnce(&mut Body<'_, '_>) -> Result<(), FixError>,
         body: impl FnOnce(&mut Body<'_, '_>) -> Result<(), FixError>,
     ) -> Result<usize, FixError> {
-        let body_start = BEGIN.len() + BODY_LEN_GUESS + 1;
+        let body_start = BEGIN.len() + BODY_LEN_DIGITS + 1;
         if out.len() < body_start {
             return Err(FixError::BufferTooSmall);
-        }
-        if self.time_ns != Some(now_ns) {
-            let mut t = Out {
-                buf: &mut self.time_text,
-                pos: 0,
-            };
-            // u64 nanoseconds end in the year 2554, so the text always fits.
-            format_sending_time(&mut t, now_ns, self.precision)
-                .map_err(|_| FixError::BodyTooLong)?;
-            self.time_len = t.pos as u8;
-            self.time_ns = Some(now_ns);
         }
         let mut o = Out {
             buf: out,
@@ -184,7 +167,7 @@ impl MessageWriter {
         o.put(b"\x0134=")?;
         o.uint(self.next_seq)?;
         o.put(b"\x0152=")?;
-        o.put(&self.time_text[..usize::from(self.time_len)])?;
+        o.put(self.time.text(now_ns, self.precision)?)?;
         o.byte(SOH)?;
         header(&mut Body { out: &mut o })?;
         body(&mut Body { out: &mut o })?;
