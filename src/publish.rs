@@ -93,12 +93,16 @@ pub struct PublisherCounters {
 }
 
 const SCRATCH: usize = 64 * 1024;
-const INPUT_MAX: usize = 64 * 1024;
+/// Room for the largest message the parser frames (BodyLength up to 64 KiB
+/// plus header and trailer) with space to spare.
+const INPUT_MAX: usize = 96 * 1024;
 
 struct Conn<'s, C> {
     id: C,
     md: MdSession<'s>,
-    input: Vec<u8>,
+    /// Received bytes: `input[..input_len]` (allocated once, at accept).
+    input: Box<[u8]>,
+    input_len: usize,
     /// Written but not yet taken by the transport (admin messages are never
     /// dropped; snapshots are written only when this is empty).
     backlog: Vec<u8>,
@@ -256,7 +260,8 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
         self.conns.push(Conn {
             id,
             md: MdSession::new(session, subs, self.config.max_depth),
-            input: Vec::with_capacity(4096),
+            input: vec![0; INPUT_MAX].into_boxed_slice(),
+            input_len: 0,
             backlog: Vec::new(),
             logged_on: false,
         });
@@ -305,19 +310,14 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
         let conn = &mut conns[i];
         // Read.
         let mut gone = false;
-        while conn.input.len() < INPUT_MAX {
-            let start = conn.input.len();
-            conn.input.resize(INPUT_MAX, 0);
-            match transport.recv(conn.id, &mut conn.input[start..]) {
+        while conn.input_len < conn.input.len() {
+            match transport.recv(conn.id, &mut conn.input[conn.input_len..]) {
+                Ok(0) => break,
                 Ok(n) => {
-                    conn.input.truncate(start + n);
+                    conn.input_len += n;
                     counters.bytes_received += n as u64;
-                    if n == 0 {
-                        break;
-                    }
                 }
                 Err(Closed) => {
-                    conn.input.truncate(start);
                     gone = true;
                     break;
                 }
@@ -326,7 +326,7 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
         // Answer whole messages.
         let mut consumed_total = 0;
         loop {
-            let rest = &conn.input[consumed_total..];
+            let rest = &conn.input[consumed_total..conn.input_len];
             if rest.is_empty() || conn.md.must_close() {
                 break;
             }
@@ -341,7 +341,8 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
             }
             consumed_total += step.consumed;
         }
-        conn.input.drain(..consumed_total);
+        conn.input.copy_within(consumed_total..conn.input_len, 0);
+        conn.input_len -= consumed_total;
         let step = conn.md.poll(now_ns, scratch);
         conn.backlog.extend_from_slice(&scratch[..step.written]);
         if !gone && !write_out(transport, conn, books, scratch, counters, now_ns) {

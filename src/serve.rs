@@ -182,7 +182,6 @@ pub struct ServeReport {
 struct PublishSink<'p, 's> {
     publisher: &'p mut Publisher<'s, u64>,
     transport: &'p mut TcpTransport,
-    now_ns: u64,
     depth: usize,
     records: u64,
 }
@@ -195,7 +194,8 @@ impl SnapshotSink for PublishSink<'_, '_> {
     fn on_record(&mut self, fill: impl FnOnce(&mut BookRecord)) -> bool {
         let mut r = BookRecord::EMPTY;
         fill(&mut r);
-        self.publisher.on_record(self.transport, self.now_ns, &r);
+        // The clock is read per record, not per message.
+        self.publisher.on_record(self.transport, now_ns(), &r);
         self.records += 1;
         true
     }
@@ -358,7 +358,6 @@ pub fn serve(
         let mut sink = PublishSink {
             publisher: &mut publisher,
             transport: &mut transport,
-            now_ns: now_ns(),
             depth,
             records: 0,
         };
