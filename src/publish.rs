@@ -157,19 +157,6 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
         self.conns.len()
     }
 
-    /// Sessions logged on.
-    pub fn logged_on(&self) -> usize {
-        self.conns
-            .iter()
-            .filter(|c| c.md.session().state() == SessionState::Active)
-            .count()
-    }
-
-    /// Active subscriptions over all sessions.
-    pub fn subscriptions(&self) -> usize {
-        self.conns.iter().map(|c| c.md.subscriptions()).sum()
-    }
-
     /// Whether a MarketDataRequest has been accepted and its snapshots
     /// handed to the transport.
     pub fn request_answered(&self) -> bool {
