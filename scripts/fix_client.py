@@ -600,7 +600,9 @@ The W JSON lines (--out) and the summary (--summary) are described in docs/fix-c
                    help="do not fail when the server sends 35=3/35=j (for negative tests)")
     g.add_argument("--stop-reading-after", type=int, metavar="N",
                    help="slow consumer: after the Nth W block the reading thread (the socket is no longer "
-                        "read) and watch the TCP connection")
+                        "read) and watch the TCP connection. QuickFIX also stops heartbeating then, so the "
+                        "server may close for silence or as a slow consumer; fix_raw.py --stop-reading-after "
+                        "keeps heartbeating")
     g.add_argument("--stall-seconds", type=float, metavar="S",
                    help="with --stop-reading-after: resume reading after S s, or as soon as the connection "
                         "is gone (default: until --timeout)")

@@ -178,6 +178,18 @@ examples:
     p.add_argument("--linger", action="store_true",
                    help="with --expect: keep reading until --timeout even after every pattern matched")
     p.add_argument("--json", metavar="FILE", help="also write every event as a JSON line to FILE")
+    g = p.add_argument_group("slow consumer (stop reading, stay alive)")
+    g.add_argument("--rcvbuf", type=int, metavar="BYTES",
+                   help="SO_RCVBUF before connecting (small values make the server's sends block sooner)")
+    g.add_argument("--stop-reading-after", type=int, metavar="BYTES",
+                   help="after the sends, once BYTES were received, read nothing more until --timeout: "
+                        "only --keepalive is sent, and the connection state is watched (STALL, then CLOSED "
+                        "with 'reset', 'send failed' or the TCP state the server's close left)")
+    g.add_argument("--keepalive", metavar="FIELDS",
+                   help="a message sent every --keepalive-every seconds while not reading "
+                        "(e.g. a Heartbeat '35=0|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|')")
+    g.add_argument("--keepalive-every", type=float, default=0.5, metavar="S",
+                   help="seconds between two --keepalive messages (default %(default)s)")
     a = p.parse_args(argv)
 
     jf = open(a.json, "w") if a.json else None
@@ -198,7 +210,11 @@ examples:
             jf.flush()
 
     try:
-        s = socket.create_connection((a.host, a.port), timeout=5)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if a.rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
+        s.settimeout(5)
+        s.connect((a.host, a.port))
     except OSError as e:
         print("CONNECT-FAILED %s:%d %s" % (a.host, a.port, e), flush=True)
         return 2
@@ -209,13 +225,50 @@ examples:
     pending = [re.compile(x) for x in a.expect]
     closed = None
 
-    def pump(until: float) -> None:
+    received_bytes = 0
+
+    def expand(line: str) -> bytes:
+        if "{seq}" in line:
+            line = line.replace("{seq}", str(seq[0]))
+            seq[0] += 1
+        b = decode_line(line.replace("{now}", now_ts()))
+        return b if a.raw else frame(b, a.begin_string)
+
+    def stall(until: float) -> None:
+        """Reads nothing; sends --keepalive; watches the TCP state."""
         nonlocal closed
+        emit("STALL", note="stopped reading after %d bytes" % received_bytes)
+        next_keepalive = time.monotonic()
+        while closed is None and time.monotonic() < until:
+            state = tcp_state(s)
+            if state != "ESTABLISHED":
+                closed = "by peer (%s)" % state if state in ("CLOSE_WAIT", "LAST_ACK") else "reset by peer (%s)" % state
+                emit("CLOSED", note=closed)
+                return
+            if a.keepalive and time.monotonic() >= next_keepalive:
+                next_keepalive += a.keepalive_every
+                msg = expand(a.keepalive)
+                try:
+                    s.send(msg)
+                    emit("SENT", msg)
+                except BlockingIOError:
+                    emit("SKIP", msg, "send buffer full")
+                except OSError as e:
+                    closed = "reset by peer (send failed: %s)" % e
+                    emit("CLOSED", note=closed)
+                    return
+            time.sleep(0.01)
+
+    def pump(until: float) -> None:
+        nonlocal closed, received_bytes
         while closed is None:
             left = until - time.monotonic()
             if left <= 0:
                 return
             if a.expect and not pending and not a.linger and not a.expect_close:
+                return
+            if stalling and a.stop_reading_after is not None and received_bytes >= a.stop_reading_after:
+                stall(until)
                 return
             r, _, _ = select.select([s], [], [], min(left, 0.05))
             if not r:
@@ -228,6 +281,7 @@ examples:
                 return
             except BlockingIOError:
                 continue
+            received_bytes += len(data)
             if not data:
                 closed = "by peer"
                 for note, m in reader.feed(b""):
@@ -244,16 +298,12 @@ examples:
                     if rx.search(txt):
                         pending.remove(rx)
 
+    stalling = False
     for i, line in enumerate(a.send):
         if closed is not None:
             emit("SKIP", decode_line(line), "connection closed")
             continue
-        if "{seq}" in line:
-            line = line.replace("{seq}", str(seq[0]))
-            seq[0] += 1
-        line = line.replace("{now}", now_ts())
-        b = decode_line(line)
-        msg = b if a.raw else frame(b, a.begin_string)
+        msg = expand(line)
         try:
             _send_all(s, msg)
         except OSError as e:
@@ -263,6 +313,7 @@ examples:
         emit("SENT", msg)
         if i + 1 < len(a.send):
             pump(time.monotonic() + a.delay)
+    stalling = True
     pump(time.monotonic() + a.timeout)
     if closed is None:
         emit("TIMEOUT")
@@ -283,6 +334,19 @@ examples:
     if jf:
         jf.close()
     return rc
+
+
+TCP_STATES = ["?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+              "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING"]
+
+
+def tcp_state(s: socket.socket) -> str:
+    """The kernel's TCP state of `s` (first byte of struct tcp_info)."""
+    try:
+        st = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+    except OSError:
+        return "CLOSE"
+    return TCP_STATES[st] if st < len(TCP_STATES) else str(st)
 
 
 def _send_all(s: socket.socket, data: bytes) -> None:
