@@ -12,6 +12,7 @@ extern crate std;
 
 pub mod book;
 pub mod engine;
+pub mod feed;
 pub mod fix;
 pub mod vwap;
 pub mod wire;

@@ -33,7 +33,8 @@ const NO_SYMBOL: SymbolState = SymbolState {
     asks: NO_SIDE,
     symbol: [0; 8],
     symbol_len: 0,
-    _pad: [0; 7],
+    stale: 0,
+    _pad: [0; 6],
 };
 const NO_LEVEL: Level = Level {
     price: 0,

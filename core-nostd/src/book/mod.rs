@@ -26,8 +26,10 @@ pub struct SymbolState {
     pub symbol: [u8; 8],
     /// Used bytes of `symbol` (0 = unknown).
     pub symbol_len: u8,
+    /// 1 once a loss on the feed may have touched this book.
+    pub stale: u8,
     /// Explicit padding.
-    pub _pad: [u8; 7],
+    pub _pad: [u8; 6],
 }
 
 impl SymbolState {

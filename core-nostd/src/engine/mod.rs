@@ -3,6 +3,7 @@
 
 use crate::book::Level;
 use crate::book::{InsertError, LevelArena, OrderSlot, OrderTable, SideRef, SymbolState};
+use crate::feed::{Cursor, Deliver};
 use crate::vwap::{vwap_price4, VwapBucket, WindowGeometry};
 use crate::wire::itch::{self, ItchMessage, Message};
 use crate::wire::{classify_frame, FilterReason, Frame, MoldPacket, WireError};
@@ -340,6 +341,11 @@ pub struct Counters {
     /// Book records the sink could not take (its ring was full); the locate
     /// stays marked changed and goes out at the next boundary.
     pub records_refused: u64,
+    /// Times the feed gave messages up ([`Engine::on_lost`]).
+    pub loss_events: u64,
+    /// Books marked possibly stale by those losses (every book known at
+    /// the time: a lost message may have touched any).
+    pub books_possibly_stale: u64,
 }
 
 impl Default for Counters {
@@ -372,6 +378,8 @@ impl Default for Counters {
             snapshots: 0,
             records: 0,
             records_refused: 0,
+            loss_events: 0,
+            books_possibly_stale: 0,
         }
     }
 }
@@ -390,6 +398,28 @@ impl Counters {
         if let Some(c) = self.malformed_by_kind.get_mut(wire_error_index(e)) {
             *c += 1;
         }
+    }
+}
+
+/// Hands a [`crate::feed::Sequencer`]'s in-order messages to an engine.
+pub struct EngineDeliver<'a, 'e, S> {
+    /// The engine.
+    pub engine: &'a mut Engine<'e>,
+    /// Its sink.
+    pub sink: &'a mut S,
+}
+
+impl<S: SnapshotSink> Deliver for EngineDeliver<'_, '_, S> {
+    fn deliver(&mut self, packet: &[u8], skip: u16) {
+        // The sequencer checked the header; malformed blocks are counted
+        // by apply_packet.
+        if let Ok(p) = MoldPacket::new_checked(packet) {
+            let _ = self.engine.apply_packet(&p, u64::from(skip), self.sink);
+        }
+    }
+
+    fn lost(&mut self, _first: u64, count: u64) {
+        self.engine.on_lost(count);
     }
 }
 
@@ -416,7 +446,7 @@ impl BucketCache {
 #[derive(Debug, Clone, Copy)]
 struct SessionSeq {
     name: [u8; 10],
-    expected: u64,
+    cursor: Cursor,
 }
 
 /// Index of each type byte in [`itch::ALL_TYPES`] order (for per-type
@@ -720,7 +750,7 @@ impl<'s> Engine<'s> {
         // The expected sequence of a new session starts at its first packet's.
         Some(slot.get_or_insert(SessionSeq {
             name: *name,
-            expected: first_seq,
+            cursor: Cursor::new(first_seq),
         }))
     }
 
@@ -736,18 +766,9 @@ impl<'s> Engine<'s> {
             self.counters.packets_malformed += 1;
             return PacketOutcome::SessionRefused;
         };
-        let expected = session.expected;
         let count = u64::from(pkt.message_count());
-        let mut outcome = PacketOutcome::Applied;
-        let mut gap = 0;
-        if seq > expected {
-            gap = seq - expected;
-            outcome = PacketOutcome::GapOpening;
-        }
-        let start = seq.max(expected);
-        session.expected = start.max(seq.saturating_add(count));
-        self.counters.messages_missing += gap;
-
+        let step = session.cursor.advance(seq, count);
+        self.counters.messages_missing += step.gap;
         if count == 0 {
             if pkt.is_end_of_session() {
                 self.counters.end_of_session += 1;
@@ -755,16 +776,40 @@ impl<'s> Engine<'s> {
                 self.counters.heartbeats += 1;
             }
         }
-        let dups = (start - seq).min(count);
-        self.counters.messages_duplicate += dups;
-        if count > 0 && dups == count {
+        self.counters.messages_duplicate += step.skip;
+        if step.all_duplicate(count) {
             self.counters.packets_duplicate += 1;
             return PacketOutcome::Duplicate;
         }
+        match self.apply_packet(pkt, step.skip, sink) {
+            Err(e) => {
+                self.counters.packets_malformed += 1;
+                PacketOutcome::Malformed(e)
+            }
+            Ok(()) if step.gap > 0 => {
+                self.counters.packets_gap += 1;
+                PacketOutcome::GapOpening
+            }
+            Ok(()) => {
+                self.counters.packets_applied += 1;
+                PacketOutcome::Applied
+            }
+        }
+    }
 
+    /// Applies the messages of a packet from the `skip`-th on (they are next
+    /// in sequence: the caller sequenced them), counting malformed ones. The
+    /// last error, if any, is returned.
+    pub fn apply_packet<S: SnapshotSink>(
+        &mut self,
+        pkt: &MoldPacket<&[u8]>,
+        skip: u64,
+        sink: &mut S,
+    ) -> Result<(), WireError> {
+        let count = u64::from(pkt.message_count());
         let mut bad = None;
         for (this, block) in (0u64..).zip(pkt.messages()) {
-            if this < dups {
+            if this < skip {
                 continue;
             }
             match block {
@@ -784,18 +829,25 @@ impl<'s> Engine<'s> {
             }
         }
         match bad {
-            Some(e) => {
-                self.counters.packets_malformed += 1;
-                PacketOutcome::Malformed(e)
-            }
-            None => {
-                match outcome {
-                    PacketOutcome::GapOpening => self.counters.packets_gap += 1,
-                    _ => self.counters.packets_applied += 1,
-                }
-                outcome
-            }
+            Some(e) => Err(e),
+            None => Ok(()),
         }
+    }
+
+    /// `count` messages were given up by the feed (lost on every route):
+    /// counted missing, and every book the engine knows is marked possibly
+    /// stale (a lost message may have touched any of them).
+    pub fn on_lost(&mut self, count: u64) {
+        self.counters.messages_missing += count;
+        self.counters.loss_events += 1;
+        let mut stale = 0;
+        for st in self.symbols.iter_mut() {
+            if st.symbol_len > 0 || st.bids.len > 0 || st.asks.len > 0 {
+                st.stale = 1;
+            }
+            stale += u64::from(st.stale);
+        }
+        self.counters.books_possibly_stale = stale;
     }
 
     /// Applies one message framed by a file (no sequencing).
