@@ -2,9 +2,11 @@
 //! readers/writers, and the replayer. Not DPDK.
 
 pub mod binfile;
+pub mod feed_args;
 pub mod cli;
 pub mod gen;
 pub mod itch_encode;
+pub mod lines;
 pub mod pcap;
 pub mod provenance;
 pub mod publish;

@@ -58,6 +58,49 @@ pub fn counters_json(c: &Counters) -> Value {
         "snapshots": c.snapshots,
         "book_records": c.records,
         "book_records_refused": c.records_refused,
+        "loss_events": c.loss_events,
+        "books_possibly_stale": c.books_possibly_stale,
+    })
+}
+
+/// One feed session (lines and recovery) as JSON: state, counters, and
+/// per-line counters.
+pub fn feed_json<P: AsRef<[u8]>>(s: &tickwire_core::feed::Sequencer<'_, P>) -> Value {
+    let c = s.counters();
+    let line = |l: &tickwire_core::feed::LineCounters| {
+        json!({
+            "packets": l.packets,
+            "messages": l.messages,
+            "won": l.won,
+            "duplicates": l.duplicates,
+            "dropped": l.dropped,
+            "gap_messages": l.gap_messages,
+        })
+    };
+    let [a, b, r] = s.line_counters();
+    json!({
+        "session": String::from_utf8_lossy(s.session()).trim_end().to_string(),
+        "state": s.state().name(),
+        "next_sequence": s.expected(),
+        "held_packets": s.held(),
+        "messages_applied": c.applied,
+        "messages_lost": c.lost,
+        "late_join_skipped": c.late_join_skipped,
+        "gaps": c.gaps,
+        "gaps_filled": c.gaps_filled,
+        "gaps_given_up": c.gaps_given_up,
+        "given_up_buffer_full": c.given_up_buffer_full,
+        "requests": c.requests,
+        "requested_messages": c.requested_messages,
+        "requests_refused": c.requests_refused,
+        "failovers": c.failovers,
+        "heartbeats": c.heartbeats,
+        "end_of_session": c.end_of_session,
+        "ended": s.ended(),
+        "buffer_high_water": c.buffer_high_water,
+        "other_session": c.other_session,
+        "malformed": c.malformed,
+        "lines": { "a": line(a), "b": line(b), "recovery": line(r) },
     })
 }
 

@@ -58,6 +58,11 @@ impl<T: AsRef<[u8]>> MoldPacket<T> {
         &self.header().session
     }
 
+    /// The whole packet, header included.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
     /// Sequence number of the first message.
     pub fn sequence(&self) -> u64 {
         self.header().sequence.get()
