@@ -5,6 +5,8 @@ pub mod binfile;
 pub mod cli;
 pub mod gen;
 pub mod itch_encode;
+pub mod mold_packet;
+pub mod mold_store;
 pub mod pcap;
 pub mod provenance;
 pub mod publish;
