@@ -13,4 +13,7 @@ pub mod publish;
 pub mod replay;
 pub mod replay_cli;
 pub mod report;
+pub mod send;
 pub mod serve;
+pub mod stop_signal;
+pub mod udp_socket;
