@@ -2,15 +2,20 @@
 //! readers/writers, and the replayer. Not DPDK.
 
 pub mod binfile;
-pub mod feed_args;
 pub mod cli;
+pub mod feed_args;
 pub mod gen;
 pub mod itch_encode;
 pub mod lines;
+pub mod mold_packet;
+pub mod mold_store;
 pub mod pcap;
 pub mod provenance;
 pub mod publish;
 pub mod replay;
 pub mod replay_cli;
 pub mod report;
+pub mod send;
 pub mod serve;
+pub mod stop_signal;
+pub mod udp_socket;

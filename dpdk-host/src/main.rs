@@ -1,7 +1,8 @@
 //! `tickwire`: the kernel-bypass feed handler, and the offline tools.
 //!
 //! `tickwire [EAL args] -- [app args]` runs the DPDK host; `tickwire gen`,
-//! `tickwire replay` and `tickwire --version` are the offline tools.
+//! `tickwire replay`, `tickwire send`, `tickwire rerequest-server` and
+//! `tickwire --version` are the offline tools.
 
 use std::process::ExitCode;
 
@@ -13,6 +14,7 @@ USAGE:
     tickwire [EAL args] -- [app args]     run the DPDK feed handler
     tickwire gen [options]                generate a realistic ITCH 5.0 stream (BinaryFILE / pcap)
     tickwire replay FILE [options]        run the engine over a BinaryFILE or pcap, write FIX
+    tickwire send FILE [options]          publish a BinaryFILE as MoldUDP64 over UDP (A/B, impaired)
     tickwire --version                    build provenance and DPDK version
     tickwire --help                       this text; `tickwire -- --help` for the host's app args
 
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = match args.get(1).map(String::as_str) {
         Some("gen") => tickwire::gen::cli::run(&args[2..]),
         Some("replay") => tickwire::replay_cli::run(&args[2..]),
+        Some("send") => tickwire::send::cli::run(&args[2..]),
         Some("--version" | "-V" | "version") => {
             println!("{}", tickwire::provenance::summary());
             Ok(())

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 
 use super::config::{midnight_epoch_s, FaultConfig, GenConfig, MoldConfig, NetConfig};
@@ -232,19 +232,8 @@ fn parse_date(s: &str) -> Result<u64> {
 impl GenArgs {
     /// The generator configuration these arguments describe.
     pub fn config(&self) -> Result<GenConfig> {
-        if self.session.len() > 10
-            || !self
-                .session
-                .bytes()
-                .all(|b| b.is_ascii_graphic() || b == b' ')
-        {
-            bail!(
-                "--session '{}' must be at most 10 printable ASCII characters",
-                self.session
-            );
-        }
-        let mut session = [b' '; 10];
-        session[..self.session.len()].copy_from_slice(self.session.as_bytes());
+        let session = crate::mold_packet::session_name(&self.session)
+            .map_err(|e| anyhow::anyhow!("--session: {e}"))?;
         let (vlan_id, vlan_rate) = match (self.vlan, self.vlan_rate) {
             (None, None) => (None, 0.0),
             (Some(id), None) => (Some(id), 1.0),

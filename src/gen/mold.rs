@@ -10,9 +10,9 @@ use crate::itch_encode::{message_len, ALL_TYPES};
 use crate::pcap::{PcapWriter, TsResolution};
 
 /// MoldUDP64 header length.
-pub const MOLD_HEADER_LEN: usize = 20;
+pub const MOLD_HEADER_LEN: usize = crate::mold_packet::HEADER_LEN;
 /// Count of an end-of-session packet.
-pub const END_OF_SESSION_COUNT: u16 = 0xFFFF;
+pub const END_OF_SESSION_COUNT: u16 = crate::mold_packet::COUNT_END_OF_SESSION;
 /// Data packets kept for re-sending as duplicates.
 const DUP_RING: usize = 4;
 /// Types that ITCH 5.0 does not define, used for the unknown-type fault.
@@ -145,9 +145,8 @@ impl<'l, W: Write> MoldPcap<'l, W> {
     }
 
     fn header(&mut self, seq: u64, count: u16) {
-        self.payload[0..10].copy_from_slice(&self.mold.session);
-        self.payload[10..18].copy_from_slice(&seq.to_be_bytes());
-        self.payload[18..20].copy_from_slice(&count.to_be_bytes());
+        let h = crate::mold_packet::control_packet(&self.mold.session, seq, count);
+        self.payload[..MOLD_HEADER_LEN].copy_from_slice(&h);
     }
 
     fn vlan(&mut self) -> Option<u16> {
