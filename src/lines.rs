@@ -28,6 +28,19 @@ pub trait RerequestSource {
     fn answer(&self, session: &[u8; 10], seq: u64, count: u16) -> Option<Vec<u8>>;
 }
 
+impl<B: AsRef<[u8]>> RerequestSource for crate::mold_store::MoldStore<B> {
+    fn answer(&self, session: &[u8; 10], seq: u64, count: u16) -> Option<Vec<u8>> {
+        // One datagram of at most 1,400 payload bytes, as NASDAQ's server.
+        crate::mold_store::MoldStore::answer(
+            self,
+            session,
+            seq,
+            count,
+            crate::mold_packet::DEFAULT_MAX_PAYLOAD,
+        )
+    }
+}
+
 /// One session's sequencer and where it ended.
 pub struct SessionReport {
     /// The session name.
@@ -71,17 +84,30 @@ struct Pending {
     packet: Vec<u8>,
 }
 
+/// The feed's configuration and its reorder buffer size (packets per
+/// session).
+#[derive(Debug, Clone, Copy)]
+pub struct LinesConfig {
+    /// Arbitration and recovery.
+    pub feed: FeedConfig,
+    /// Packets held ahead of a gap, per session.
+    pub reorder_buffer: usize,
+}
+
 /// Replays `a` (and `b`, when given) through the feed and a fresh engine.
 pub fn replay_lines<S: SnapshotSink>(
     a: &[u8],
     b: Option<&[u8]>,
     server: Option<SimulatedServer<'_>>,
-    cfg: FeedConfig,
-    reorder_buffer: usize,
+    lines: LinesConfig,
     opts: &ReplayOptions,
     storage: &mut HeapStorage,
     sink: &mut S,
 ) -> anyhow::Result<LinesReport> {
+    let LinesConfig {
+        feed: cfg,
+        reorder_buffer,
+    } = lines;
     let mut engine =
         Engine::new(&opts.engine, storage.storage()).map_err(|e| anyhow::anyhow!("engine: {e}"))?;
     let mut ra = PcapReader::new(a).map_err(|e| anyhow::anyhow!("line A pcap: {e}"))?;
@@ -90,11 +116,12 @@ pub fn replay_lines<S: SnapshotSink>(
         Some(b) => Some(PcapReader::new(b).map_err(|e| anyhow::anyhow!("line B pcap: {e}"))?),
         None => None,
     };
-    let res_b = rb.as_ref().map_or(TsResolution::Micros, |r| r.header().resolution);
+    let res_b = rb
+        .as_ref()
+        .map_or(TsResolution::Micros, |r| r.header().resolution);
 
-    let mut slot_store: Vec<Vec<Option<Held<Packet<'_>>>>> = (0..MAX_FEED_SESSIONS)
-        .map(|_| Vec::new())
-        .collect();
+    let mut slot_store: Vec<Vec<Option<Held<Packet<'_>>>>> =
+        (0..MAX_FEED_SESSIONS).map(|_| Vec::new()).collect();
     let mut free_slots = slot_store.iter_mut();
     let mut seqs: Vec<Sequencer<'_, Packet<'_>>> = Vec::new();
     let mut pending: BTreeMap<(u64, u64), Pending> = BTreeMap::new();

@@ -80,6 +80,26 @@ struct ReplayArgs {
     #[arg(short, long)]
     quiet: bool,
 
+    /// Line B of the same feed (a pcap): merged with the input (line A) by
+    /// capture time; the first arrival of each message wins, a gap on one
+    /// line waits --arbitration-window for the other.
+    #[arg(long, help_heading = "Lines and recovery")]
+    line_b: Option<PathBuf>,
+    /// Answer the feed's own MoldUDP64 re-requests from this BinaryFILE
+    /// (message i is sequence i+1), in capture time, one datagram of at most
+    /// 1,400 payload bytes per request, as NASDAQ's re-request server.
+    #[arg(long, help_heading = "Lines and recovery")]
+    rerequest_from: Option<PathBuf>,
+    /// Session name the --rerequest-from file answers for (default: the
+    /// session of the first MoldUDP64 packet).
+    #[arg(long, help_heading = "Lines and recovery")]
+    rerequest_session: Option<String>,
+    /// Capture time from a request to its answer.
+    #[arg(long, default_value = "100us", value_parser = parse_duration_ns, help_heading = "Lines and recovery")]
+    rerequest_latency: u64,
+    #[command(flatten)]
+    recovery: crate::feed_args::RecoveryArgs,
+
     /// Serve FIX 4.4 market-data sessions on this address (e.g.
     /// 127.0.0.1:9878) instead of writing FIX to --out: clients log on,
     /// subscribe with 35=V and receive 35=W as the replay runs.
@@ -187,6 +207,12 @@ pub fn run(args: &[String]) -> Result<()> {
         progress: !a.no_progress && !a.quiet,
         checkpoint_every: a.checkpoints,
     };
+    if a.line_b.is_some() || a.rerequest_from.is_some() || a.recovery.backfill {
+        if a.fix_listen.is_some() || a.checkpoints.is_some() {
+            bail!("--line-b/--rerequest-from/--backfill do not combine with --fix-listen or --checkpoints yet");
+        }
+        return lines_cli(&a, &map, &opts, &mut storage, session, clock, out, len);
+    }
     if let Some(listen) = a.fix_listen {
         return serve_cli(&a, listen, &map, &opts, &mut storage, len, sizes.bytes());
     }
@@ -328,6 +354,148 @@ fn serve_cli(
             "{}: input ends early: {e} (everything before it was replayed and served)",
             a.input.display()
         );
+    }
+    Ok(())
+}
+
+/// Maps a whole file read-only.
+fn map_input(path: &std::path::Path, what: &str) -> Result<memmap2::Mmap> {
+    crate::binfile::map_file(path).with_context(|| format!("{what} {}", path.display()))
+}
+
+/// The first MoldUDP64 session name in a pcap.
+fn first_session(pcap: &[u8], ports: &[u16]) -> Option<[u8; 10]> {
+    let r = crate::pcap::PcapReader::new(pcap).ok()?;
+    r.flatten().find_map(
+        |rec| match tickwire_core::wire::classify_frame(rec.data, ports) {
+            Ok(tickwire_core::wire::Frame::Mold { packet, .. }) => Some(*packet.session()),
+            _ => None,
+        },
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lines_cli(
+    a: &ReplayArgs,
+    map: &[u8],
+    opts: &crate::replay::ReplayOptions,
+    storage: &mut HeapStorage,
+    session: FixSession,
+    clock: SendingClock,
+    out: Box<dyn Write>,
+    len: u64,
+) -> Result<()> {
+    if crate::replay::InputFormat::detect(map) != crate::replay::InputFormat::Pcap {
+        bail!(
+            "{}: --line-b/--rerequest-from need a pcap of MoldUDP64 (line A), not a BinaryFILE",
+            a.input.display()
+        );
+    }
+    let b_map = match &a.line_b {
+        Some(p) => {
+            let m = map_input(p, "--line-b")?;
+            if crate::replay::InputFormat::detect(&m) != crate::replay::InputFormat::Pcap {
+                bail!("--line-b {}: not a pcap", p.display());
+            }
+            Some(m)
+        }
+        None => None,
+    };
+    let store = match &a.rerequest_from {
+        Some(p) => {
+            let name = match &a.rerequest_session {
+                Some(s) => crate::mold_packet::session_name(s)
+                    .map_err(|e| anyhow::anyhow!("--rerequest-session: {e}"))?,
+                None => first_session(map, &opts.ports)
+                    .or_else(|| b_map.as_deref().and_then(|b| first_session(b, &opts.ports)))
+                    .unwrap_or(*b"          "),
+            };
+            Some(crate::mold_store::MoldStore::open(p, name).context("--rerequest-from")?)
+        }
+        None => None,
+    };
+    let server = store.as_ref().map(|s| crate::lines::SimulatedServer {
+        source: s,
+        latency_ns: a.rerequest_latency,
+    });
+    let lines = if b_map.is_some() { 2 } else { 1 };
+    let cfg = crate::lines::LinesConfig {
+        feed: a.recovery.config(lines, u8::from(server.is_some())),
+        reorder_buffer: a.recovery.reorder_buffer as usize,
+    };
+    let (report, fix_messages, fix_bytes) = if a.no_fix {
+        let mut count = 0u64;
+        let mut sink = |_: &tickwire_core::engine::Snapshot<'_>| count += 1;
+        let r = crate::lines::replay_lines(
+            map,
+            b_map.as_deref(),
+            server,
+            cfg,
+            opts,
+            storage,
+            &mut sink,
+        )?;
+        (r, 0, 0)
+    } else {
+        let mut w = FixWriter::new(session, clock, out);
+        let r =
+            crate::lines::replay_lines(map, b_map.as_deref(), server, cfg, opts, storage, &mut w)?;
+        let (m, b) = (w.messages, w.bytes);
+        w.finish().context("writing FIX output")?;
+        (r, m, b)
+    };
+    let feed: Vec<serde_json::Value> = report.sessions.iter().map(|s| s.json.clone()).collect();
+    let pct = |v: &[u64], p: f64| -> u64 {
+        if v.is_empty() {
+            return 0;
+        }
+        let mut s = v.to_vec();
+        s.sort_unstable();
+        s[((s.len() - 1) as f64 * p).round() as usize]
+    };
+    let recovery = serde_json::json!({
+        "gaps_closed": report.recoveries_ns.len(),
+        "recovery_ns_p50": pct(&report.recoveries_ns, 0.5),
+        "recovery_ns_p99": pct(&report.recoveries_ns, 0.99),
+        "skew_samples": report.skews_ns.len(),
+        "skew_ns_p50": pct(&report.skews_ns, 0.5),
+        "skew_ns_p99": pct(&report.skews_ns, 0.99),
+        "server_answered": report.answered,
+        "server_silent": report.silent,
+    });
+    if let Some(p) = &a.stats_json {
+        let mut v = crate::report::counters_json(&report.counters);
+        v["input"] = serde_json::json!({
+            "path": a.input.display().to_string(),
+            "line_b": a.line_b.as_ref().map(|p| p.display().to_string()),
+            "rerequest_from": a.rerequest_from.as_ref().map(|p| p.display().to_string()),
+            "format": "Pcap",
+            "bytes": len,
+            "records_a": report.records[0],
+            "records_b": report.records[1],
+        });
+        v["feed"] = feed.clone().into();
+        v["recovery"] = recovery.clone();
+        v["fix"] = serde_json::json!({ "messages": fix_messages, "bytes": fix_bytes });
+        v["elapsed_s"] = report.elapsed.as_secs_f64().into();
+        v["live_orders"] = report.live_orders.into();
+        std::fs::write(p, serde_json::to_string_pretty(&v)? + "\n")
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    if !a.quiet {
+        eprintln!(
+            "replayed {} (line A {} records, line B {} records) in {:.3} s",
+            a.input.display(),
+            report.records[0],
+            report.records[1],
+            report.elapsed.as_secs_f64()
+        );
+        eprintln!("{}", crate::report::summary(&report.counters));
+        for f in &feed {
+            eprintln!("feed      {f}");
+        }
+        eprintln!("recovery  {recovery}");
+        eprintln!("fix       {fix_messages} messages, {fix_bytes} bytes");
     }
     Ok(())
 }
