@@ -48,6 +48,9 @@ pub enum Frame<'a> {
         packet: MoldPacket<&'a [u8]>,
         /// UDP destination port it arrived on.
         dst_port: u16,
+        /// IPv4 destination address (a line's group, or ours for a
+        /// re-request answer).
+        dst_ip: [u8; 4],
         /// VLAN id, if the frame was tagged.
         vlan: Option<u16>,
     },
@@ -98,6 +101,7 @@ pub fn classify_frame<'a>(frame: &'a [u8], ports: &[u16]) -> Result<Frame<'a>, W
     Ok(Frame::Mold {
         packet,
         dst_port,
+        dst_ip: ip.dst(),
         vlan,
     })
 }

@@ -37,12 +37,14 @@ fn whole_frame_vector() {
     let Ok(Frame::Mold {
         packet,
         dst_port,
+        dst_ip,
         vlan,
     }) = classify_frame(&f, &[26400])
     else {
         panic!()
     };
     assert_eq!((dst_port, vlan), (26400, None));
+    assert_eq!(dst_ip, [233, 54, 12, 111]);
     assert_eq!(packet.sequence(), 5);
     let msgs: Vec<_> = packet.messages().collect();
     assert_eq!(msgs.len(), 1);
