@@ -23,3 +23,24 @@ pub fn parse<T: clap::Parser>(name: &str, args: &[String]) -> anyhow::Result<Opt
         }
     }
 }
+
+/// Value parser for a probability between 0 and 1.
+pub fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s:?} is not a probability between 0 and 1")),
+    }
+}
+
+/// Value parser for a MoldUDP64 payload limit: room for the 20-byte header
+/// and one block, at most a UDP datagram over IPv4.
+pub fn parse_max_payload(s: &str) -> Result<usize, String> {
+    use crate::mold_packet::{HEADER_LEN, MAX_UDP_PAYLOAD};
+    match s.parse::<usize>() {
+        Ok(n) if (HEADER_LEN + 2..=MAX_UDP_PAYLOAD).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: the payload limit is {} to {MAX_UDP_PAYLOAD} bytes",
+            HEADER_LEN + 2
+        )),
+    }
+}

@@ -15,6 +15,7 @@ pub mod publish;
 pub mod replay;
 pub mod replay_cli;
 pub mod report;
+pub mod rerequest;
 pub mod send;
 pub mod serve;
 pub mod stop_signal;

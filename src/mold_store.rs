@@ -52,7 +52,7 @@ impl<B: AsRef<[u8]>> MoldStore<B> {
                 None => break,
                 Some(Err(e)) => return Err(e),
                 Some(Ok(_)) => {
-                    if messages % INDEX_STRIDE == 0 {
+                    if messages.is_multiple_of(INDEX_STRIDE) {
                         checkpoints.push(at);
                     }
                     messages += 1;
@@ -160,7 +160,7 @@ impl<B: AsRef<[u8]>> MoldStore<B> {
         count: u16,
         max_payload: usize,
     ) -> Option<Vec<u8>> {
-        let mut out = Vec::with_capacity(max_payload.min(64 * 1024).max(HEADER_LEN));
+        let mut out = Vec::with_capacity(max_payload.clamp(HEADER_LEN, 64 * 1024));
         self.answer_into(session, sequence, count, max_payload, &mut out)?;
         Some(out)
     }

@@ -15,6 +15,7 @@ USAGE:
     tickwire gen [options]                generate a realistic ITCH 5.0 stream (BinaryFILE / pcap)
     tickwire replay FILE [options]        run the engine over a BinaryFILE or pcap, write FIX
     tickwire send FILE [options]          publish a BinaryFILE as MoldUDP64 over UDP (A/B, impaired)
+    tickwire rerequest-server FILE [opts] answer MoldUDP64 re-requests from a BinaryFILE
     tickwire --version                    build provenance and DPDK version
     tickwire --help                       this text; `tickwire -- --help` for the host's app args
 
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Some("gen") => tickwire::gen::cli::run(&args[2..]),
         Some("replay") => tickwire::replay_cli::run(&args[2..]),
         Some("send") => tickwire::send::cli::run(&args[2..]),
+        Some("rerequest-server") => tickwire::rerequest::cli::run(&args[2..]),
         Some("--version" | "-V" | "version") => {
             println!("{}", tickwire::provenance::summary());
             Ok(())

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use super::{send, Impairments, LineConfig, Pace, SendOptions, SendSummary, SeqRanges};
-use crate::mold_packet::{session_name, MAX_MESSAGES_PER_PACKET, MAX_UDP_PAYLOAD};
+use crate::mold_packet::{session_name, MAX_MESSAGES_PER_PACKET};
 use crate::mold_store::MoldStore;
 use crate::replay::parse_duration_ns;
 
@@ -56,7 +56,7 @@ pub struct SendArgs {
     pub line_b: Option<SocketAddrV4>,
 
     /// Largest MoldUDP64 payload (20-byte header included), e.g. 1400.
-    #[arg(long, default_value_t = crate::mold_packet::DEFAULT_MAX_PAYLOAD)]
+    #[arg(long, default_value_t = crate::mold_packet::DEFAULT_MAX_PAYLOAD, value_parser = crate::cli::parse_max_payload)]
     pub max_payload: usize,
 
     /// Most messages per packet on line A, e.g. --max-messages 1 for one message a packet.
@@ -97,10 +97,10 @@ pub struct SendArgs {
     pub seed: u64,
 
     /// Line A: chance that a data packet is lost, e.g. 0.01.
-    #[arg(long = "loss-a", default_value_t = 0.0, value_parser = parse_probability, help_heading = "Impairments")]
+    #[arg(long = "loss-a", default_value_t = 0.0, value_parser = crate::cli::parse_probability, help_heading = "Impairments")]
     pub loss_a: f64,
     /// Line B: chance that a data packet is lost.
-    #[arg(long = "loss-b", value_parser = parse_probability, help_heading = "Impairments")]
+    #[arg(long = "loss-b", value_parser = crate::cli::parse_probability, help_heading = "Impairments")]
     pub loss_b: Option<f64>,
     /// Line A: drop the packets carrying any of these sequences, e.g. 100-199,5000-5099,7.
     #[arg(long = "drop-a", default_value = "", value_parser = SeqRanges::parse, help_heading = "Impairments")]
@@ -109,16 +109,16 @@ pub struct SendArgs {
     #[arg(long = "drop-b", value_parser = SeqRanges::parse, help_heading = "Impairments")]
     pub drop_b: Option<SeqRanges>,
     /// Line A: chance that a data packet goes out after the next one, e.g. 0.01.
-    #[arg(long = "reorder-a", default_value_t = 0.0, value_parser = parse_probability, help_heading = "Impairments")]
+    #[arg(long = "reorder-a", default_value_t = 0.0, value_parser = crate::cli::parse_probability, help_heading = "Impairments")]
     pub reorder_a: f64,
     /// Line B: chance that a data packet goes out after the next one.
-    #[arg(long = "reorder-b", value_parser = parse_probability, help_heading = "Impairments")]
+    #[arg(long = "reorder-b", value_parser = crate::cli::parse_probability, help_heading = "Impairments")]
     pub reorder_b: Option<f64>,
     /// Line A: chance that a data packet is sent twice, e.g. 0.01.
-    #[arg(long = "duplicate-a", default_value_t = 0.0, value_parser = parse_probability, help_heading = "Impairments")]
+    #[arg(long = "duplicate-a", default_value_t = 0.0, value_parser = crate::cli::parse_probability, help_heading = "Impairments")]
     pub duplicate_a: f64,
     /// Line B: chance that a data packet is sent twice.
-    #[arg(long = "duplicate-b", value_parser = parse_probability, help_heading = "Impairments")]
+    #[arg(long = "duplicate-b", value_parser = crate::cli::parse_probability, help_heading = "Impairments")]
     pub duplicate_b: Option<f64>,
 
     /// A line idle this long sends a heartbeat, e.g. 1s or 200ms.
@@ -148,13 +148,6 @@ fn parse_dest(s: &str) -> Result<SocketAddrV4, String> {
     }
 }
 
-fn parse_probability(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err(format!("{s:?} is not a probability between 0 and 1")),
-    }
-}
-
 fn parse_positive(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
@@ -169,12 +162,6 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 impl SendArgs {
     /// The options these arguments describe.
     pub fn options(&self) -> Result<SendOptions> {
-        if !(crate::mold_packet::HEADER_LEN + 2..=MAX_UDP_PAYLOAD).contains(&self.max_payload) {
-            bail!(
-                "--max-payload {}: must be 22 to {MAX_UDP_PAYLOAD} bytes",
-                self.max_payload
-            );
-        }
         if self.heartbeat_interval < 1_000_000 {
             bail!("--heartbeat-interval must be at least 1ms");
         }

@@ -6,7 +6,8 @@
 //! Both lines carry the same sequence numbers (message `i` of the file is
 //! sequence `i + 1`); each line cuts its own packets (`max_messages`), so B
 //! may split the stream differently from A. Packets go out in order of due
-//! time, A first on a tie. A line idle for the heartbeat interval sends a
+//! time, then of first sequence (so unpaced A and B interleave), A first on
+//! a tie. A line idle for the heartbeat interval sends a
 //! heartbeat; after the last message every line sends one heartbeat (or
 //! end-of-session packet) at once and then one per interval while lingering.
 
@@ -142,9 +143,13 @@ pub fn send<B: AsRef<[u8]>>(
         let pick = lines
             .iter()
             .enumerate()
-            .filter_map(|(i, l)| l.next.as_ref().map(|(_, due)| (due.unwrap_or(0), i)))
+            .filter_map(|(i, l)| {
+                l.next
+                    .as_ref()
+                    .map(|(p, due)| (due.unwrap_or(0), p.sequence, i))
+            })
             .min();
-        let Some((due, i)) = pick else { break };
+        let Some((due, _, i)) = pick else { break };
         let at = start + Duration::from_nanos(due);
         if idle_until(&mut lines, &sock, COUNT_HEARTBEAT, at, hb, stop)? {
             interrupted = true;
