@@ -13,9 +13,12 @@ pub enum Arrival {
     Applied,
     /// Every message already had.
     Duplicate,
-    /// Ahead of a gap: held in the reorder buffer (or, for a heartbeat,
-    /// the gap it announces noted).
+    /// Ahead of a gap: held in the reorder buffer (the only outcome that
+    /// keeps the packet).
     Held,
+    /// A heartbeat or end of session ahead of the expected number: the gap
+    /// it announces is noted.
+    Announced,
     /// Ahead of a gap with nothing to wait for: the gap was counted lost
     /// and the packet applied.
     GapSkipped,
@@ -182,22 +185,24 @@ impl<'s, P: AsRef<[u8]>> Sequencer<'s, P> {
     }
 
     /// A packet (MoldUDP64 bytes) arrived on `line` at `now_ns`. Messages
-    /// next in sequence (and any held ones it unblocks) go to `d` now.
+    /// next in sequence (and any held ones it unblocks) go to `d` now. The
+    /// packet comes back unless it was held ([`Arrival::Held`]), so a caller
+    /// can free it with the rest of its burst.
     pub fn on_packet(
         &mut self,
         now_ns: u64,
         line: Line,
         packet: P,
         d: &mut impl Deliver,
-    ) -> Arrival {
+    ) -> (Arrival, Option<P>) {
         let (seq, count, raw_count) = {
             let Ok(view) = MoldPacket::new_checked(packet.as_ref()) else {
                 self.counters.malformed += 1;
-                return Arrival::Ignored;
+                return (Arrival::Ignored, Some(packet));
             };
             if self.started && view.session() != &self.session {
                 self.counters.other_session += 1;
-                return Arrival::Ignored;
+                return (Arrival::Ignored, Some(packet));
             }
             if !self.started {
                 self.session = *view.session();
@@ -237,7 +242,7 @@ impl<'s, P: AsRef<[u8]>> Sequencer<'s, P> {
 
         if end <= self.expected && msgs > 0 {
             self.lines[li].duplicates += msgs;
-            return Arrival::Duplicate;
+            return (Arrival::Duplicate, Some(packet));
         }
         if seq <= self.expected {
             if msgs > 0 {
@@ -245,7 +250,7 @@ impl<'s, P: AsRef<[u8]>> Sequencer<'s, P> {
                 self.drain(now_ns, d);
             }
             self.after_progress(now_ns, line);
-            return Arrival::Applied;
+            return (Arrival::Applied, Some(packet));
         }
         // Ahead of the expected number: a gap.
         if self.gap.is_none() {
@@ -258,14 +263,15 @@ impl<'s, P: AsRef<[u8]>> Sequencer<'s, P> {
                 self.apply(now_ns, line, seq, count, &packet, d);
             }
             self.after_progress(now_ns, line);
-            return Arrival::GapSkipped;
+            return (Arrival::GapSkipped, Some(packet));
         }
         if msgs == 0 {
-            return Arrival::Held; // a heartbeat: the horizon says it all
+            // A heartbeat: the horizon says it all.
+            return (Arrival::Announced, Some(packet));
         }
         if self.buf.covered_from(self.expected.max(seq)) >= end {
             self.lines[li].duplicates += msgs;
-            return Arrival::Duplicate;
+            return (Arrival::Duplicate, Some(packet));
         }
         let mut held = Held {
             seq,
@@ -281,7 +287,7 @@ impl<'s, P: AsRef<[u8]>> Sequencer<'s, P> {
                     if n > self.counters.buffer_high_water {
                         self.counters.buffer_high_water = n;
                     }
-                    return Arrival::Held;
+                    return (Arrival::Held, None);
                 }
                 Err(back) => held = back,
             }
@@ -289,7 +295,7 @@ impl<'s, P: AsRef<[u8]>> Sequencer<'s, P> {
                 // Backfilling: live packets beyond the buffer are asked
                 // for again once the history is in.
                 self.lines[li].dropped += msgs;
-                return Arrival::Dropped;
+                return (Arrival::Dropped, Some(held.packet));
             }
             // Full: give up the front hole (never past this packet).
             let stop = self.buf.front().map_or(held.seq, |f| f.seq.min(held.seq));
@@ -305,7 +311,7 @@ impl<'s, P: AsRef<[u8]>> Sequencer<'s, P> {
                     self.lines[li].duplicates += msgs;
                 }
                 self.after_progress(now_ns, line);
-                return Arrival::Applied;
+                return (Arrival::Applied, Some(held.packet));
             }
         }
     }

@@ -267,7 +267,9 @@ fn run(sc: &Scenario) -> Run {
             poll(&mut seq, &mut model, &mut answers, now);
         }
         now = t;
-        seq.on_packet(now, line, packet(s, c), &mut model);
+        let (arrival, back) = seq.on_packet(now, line, packet(s, c), &mut model);
+        // The packet comes back unless it is held.
+        assert_eq!(arrival == Arrival::Held, back.is_none(), "{arrival:?}");
         poll(&mut seq, &mut model, &mut answers, now);
     }
     // Let timers and answers run out.

@@ -172,6 +172,27 @@ pub struct HostArgs {
     /// open for this long.
     #[arg(long, default_value = "5s", value_parser = parse_duration_ns, help_heading = "FIX sessions")]
     pub linger: u64,
+
+    /// Line A of the feed: GROUP:PORT (an IPv4 group and UDP port on the RX
+    /// port, joined by IGMP when the control plane is on) or the RX port's
+    /// name. Default: every MoldUDP64 frame on the RX port. Any of
+    /// --line-a/--line-b/--rerequest/--backfill turns on lines mode: one
+    /// worker arbitrates the lines and recovers gaps (docs/semantics.md,
+    /// "Lines and recovery"); it needs --rx-queues 1.
+    #[arg(long, value_parser = super::feed::parse_line, help_heading = "Lines and recovery")]
+    pub line_a: Option<super::feed::LineSpec>,
+    /// Line B: GROUP:PORT on the RX port, or another DPDK port (name or id)
+    /// that carries line B alone (polled by the same worker in turn).
+    #[arg(long, value_parser = super::feed::parse_line, help_heading = "Lines and recovery")]
+    pub line_b: Option<super::feed::LineSpec>,
+    /// A MoldUDP64 re-request server, ADDR:PORT (repeat for failover, in
+    /// order). Requests go from the control plane (needs --ip); answers
+    /// come back unicast to --ip on the request's source port, which must be
+    /// one of --ports (see --rerequest-source-port).
+    #[arg(long, help_heading = "Lines and recovery")]
+    pub rerequest: Vec<SocketAddrV4>,
+    #[command(flatten)]
+    pub recovery: tickwire::feed_args::RecoveryArgs,
 }
 
 impl HostArgs {
@@ -186,6 +207,14 @@ impl HostArgs {
             rx_buffer: self.fix_rx_buffer,
             port: self.control_port.as_deref(),
         })
+    }
+
+    /// Whether the worker runs the feed in lines mode.
+    pub fn lines_mode(&self) -> bool {
+        self.line_a.is_some()
+            || self.line_b.is_some()
+            || !self.rerequest.is_empty()
+            || self.recovery.backfill
     }
 
     /// The engine configuration these arguments describe.

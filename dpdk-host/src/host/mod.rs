@@ -2,6 +2,7 @@
 //! engine per RX queue, FIX out through a TX port, a final report.
 
 pub mod args;
+pub mod feed;
 pub mod out_sink;
 pub mod publisher;
 pub mod record_ring;

@@ -11,13 +11,16 @@ use hdrhistogram::Histogram;
 use tickwire_core::book::{Level, OrderSlot, SymbolState};
 use tickwire_core::engine::{Counters, Engine, EngineConfig, Storage};
 use tickwire_core::vwap::VwapBucket;
-use tickwire_core::wire::{classify_frame, Frame, WireError};
+use tickwire_core::engine::SnapshotSink;
+use tickwire_core::feed::Line;
+use tickwire_core::wire::{classify_frame, Frame, MoldPacket, WireError};
 
+use super::feed::{feed_slots, FeedReport, FeedSetup, FeedWorker, MoldMbuf};
 use super::out_sink::WorkerSink;
 use super::publisher::FeedHold;
 use super::tx::TxCounters;
 use crate::control::forward::Forwarder;
-use crate::dpdk::{self, signal, DpdkBox, MbufBurst, RxQueue};
+use crate::dpdk::{self, signal, DpdkBox, Mbuf, MbufBurst, RxQueue};
 
 /// Owed book records written after each frame (records mode): bounds what
 /// one frame pays for a boundary of thousands of symbols.
@@ -101,6 +104,8 @@ pub struct WorkerReport {
     pub control_forwarded: u64,
     /// Frames for the control plane dropped because its ring was full.
     pub control_ring_full: u64,
+    /// Lines mode: the feed's sessions, lines and histograms.
+    pub feed: Option<FeedReport>,
 }
 
 /// What a worker needs.
@@ -136,6 +141,11 @@ pub struct WorkerContext<'q, 'e> {
     /// MarketDataRequest has been answered; until then the feed is held at
     /// its first order-book message.
     pub release: Option<&'q FeedHold>,
+    /// Lines mode (--line-a/--line-b/--rerequest/--backfill): arbitration
+    /// and recovery before the engine.
+    pub feed: Option<FeedSetup>,
+    /// Line B's own port's RX queue, polled in turn with `rxq`.
+    pub rxq_b: Option<RxQueue<'q, 'e>>,
 }
 
 /// A latency histogram in TSC cycles: up to 10 s at 3 significant digits,
@@ -161,6 +171,8 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         exit_on_end_of_session,
         mut forward,
         mut release,
+        feed,
+        mut rxq_b,
     } = ctx;
     let store = Storage {
         orders: &mut storage.orders,
@@ -169,6 +181,12 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         vwap: &mut storage.vwap,
     };
     let mut eng = Engine::new(&engine, store).map_err(|e| format!("engine: {e}"))?;
+    let mut slots = feed.as_ref().map(|f| feed_slots(f.reorder_buffer));
+    let mut fw = match (feed, slots.as_mut()) {
+        (Some(setup), Some(slots)) => Some(FeedWorker::new(setup, slots)?),
+        _ => None,
+    };
+    let mut from_b = false;
     let mut latency = histogram(tsc_hz)?;
     let mut burst_cycles = histogram(tsc_hz)?;
     let mut stall_cycles = histogram(tsc_hz)?;
@@ -188,9 +206,52 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
     };
 
     loop {
-        let n = rxq.rx_burst(&mut rx);
+        // Line B's own port, if any, is polled in turn with the RX queue.
+        from_b = rxq_b.is_some() && !from_b;
+        let n = match (from_b, rxq_b.as_mut()) {
+            (true, Some(qb)) => qb.rx_burst(&mut rx),
+            _ => rxq.rx_burst(&mut rx),
+        };
         let now = dpdk::rdtsc();
-        if n > 0 {
+        if n > 0 && fw.is_some() {
+            last_rx = now;
+            first_rx.get_or_insert(now);
+            rx_bursts += 1;
+            rx_packets += n as u64;
+            let now_ns = to_ns(now);
+            sink.tx.now_ns = now_ns;
+            if let Some(f) = fw.as_mut() {
+                lines_burst(
+                    f,
+                    from_b,
+                    &mut rx,
+                    &mut eng,
+                    &mut sink,
+                    &ports,
+                    now_ns,
+                    forward.as_mut(),
+                    &mut release,
+                    &mut multi_seg,
+                );
+                f.poll(now_ns, &mut eng, &mut sink);
+            }
+            if eng.has_pending() {
+                eng.emit_pending(RECORDS_PER_FRAME * n, &mut sink);
+            }
+            if sink.tx.has_output() {
+                latency.saturating_record(dpdk::rdtsc() - now);
+                sink.tx.flush();
+            }
+            if let Some(p) = sink.records.as_mut() {
+                p.publish();
+            }
+            rx.clear(); // one bulk free for what was not held
+            burst_cycles.saturating_record(dpdk::rdtsc() - now);
+            if exit_on_end_of_session && fw.as_ref().is_some_and(FeedWorker::ended) {
+                session_ended = true;
+                break;
+            }
+        } else if n > 0 {
             last_rx = now;
             first_rx.get_or_insert(now);
             rx_bursts += 1;
@@ -270,6 +331,18 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
                 break;
             }
         }
+        if n == 0 {
+            if let Some(f) = fw.as_mut().filter(|f| f.recovering()) {
+                // Timers run while the feed is quiet: a gap at the end of a
+                // burst must still be re-requested and given up.
+                let now_ns = to_ns(now);
+                sink.tx.now_ns = now_ns;
+                f.poll(now_ns, &mut eng, &mut sink);
+                if sink.tx.has_output() {
+                    sink.tx.flush();
+                }
+            }
+        }
         if n == 0 && eng.has_pending() {
             // Idle: hand out what the last boundary still owes.
             eng.emit_pending(RECORDS_WHEN_IDLE, &mut sink);
@@ -285,6 +358,10 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
             live.fix_sent.store(sink.tx.counters.fix_sent, Relaxed);
             live.fix_dropped
                 .store(sink.tx.counters.fix_dropped, Relaxed);
+            if let Some(f) = fw.as_mut() {
+                // The degraded state's clean period, and any timer.
+                f.poll(to_ns(now), &mut eng, &mut sink);
+            }
             if signal::quit_requested() {
                 break;
             }
@@ -327,7 +404,112 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         busy_span_cycles: first_rx.map_or(0, |f| last_rx - f),
         control_forwarded: forward.as_ref().map_or(0, |f| f.forwarded),
         control_ring_full: forward.as_ref().map_or(0, |f| f.ring_full),
+        feed: fw.as_ref().map(FeedWorker::report),
     })
+}
+
+/// What one received frame is, in lines mode.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// MoldUDP64 on a line: its bytes at `off..off + len` of the frame.
+    Mold { off: usize, len: usize, line: Line },
+    /// MoldUDP64 on no configured line.
+    NotALine,
+    /// Filtered or malformed (counted by the engine).
+    Other,
+}
+
+/// Lines mode: one burst through the feed. Every MoldUDP64 frame goes to
+/// its session's sequencer as the mbuf itself; what the sequencer does not
+/// hold goes back into `rx` for one bulk free, frames for the control plane
+/// to its ring.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn lines_burst<'e, S: SnapshotSink>(
+    f: &mut FeedWorker<'_, 'e>,
+    from_b: bool,
+    rx: &mut MbufBurst<'e, RX_BURST>,
+    eng: &mut Engine<'_>,
+    sink: &mut S,
+    ports: &[u16],
+    now_ns: u64,
+    forward: Option<&mut Forwarder<'_, 'e>>,
+    release: &mut Option<&FeedHold>,
+    multi_seg: &mut u64,
+) {
+    let n = rx.len().min(RX_BURST);
+    let mut kinds = [Kind::Other; RX_BURST];
+    for (k, m) in kinds.iter_mut().zip(rx.iter()) {
+        if m.nb_segs() > 1 {
+            *multi_seg += 1;
+        }
+        let data = m.data();
+        match classify_frame(data, ports) {
+            Ok(Frame::Mold {
+                packet,
+                dst_ip,
+                dst_port,
+                ..
+            }) => {
+                let bytes = packet.into_inner();
+                let off = bytes.as_ptr() as usize - data.as_ptr() as usize;
+                *k = match f.select.line_of(from_b, dst_ip, dst_port) {
+                    Some(line) => Kind::Mold {
+                        off,
+                        len: bytes.len(),
+                        line,
+                    },
+                    None => Kind::NotALine,
+                };
+            }
+            other => {
+                eng.on_classified(other, sink);
+            }
+        }
+    }
+    let mut bufs: [Option<Mbuf<'e>>; RX_BURST] = std::array::from_fn(|_| None);
+    for (b, m) in bufs.iter_mut().zip(rx.drain()) {
+        *b = Some(m);
+    }
+    let mut to_control: MbufBurst<'e, RX_BURST> = MbufBurst::new();
+    for i in 0..n {
+        if let (Some(Kind::Mold { off, len, .. }), Some(Some(next))) = (kinds.get(i + 1), bufs.get(i + 1)) {
+            if let Some(Ok(p)) = next.data().get(*off..off + len).map(MoldPacket::new_checked) {
+                eng.prefetch_packet(&p, dpdk::prefetch0);
+            }
+        }
+        let Some(m) = bufs[i].take() else { continue };
+        let back = match kinds[i] {
+            Kind::Mold { off, len, line } => {
+                if let Some(flag) = *release {
+                    let held = m.data().get(off..off + len).map(MoldPacket::new_checked);
+                    if let Some(Ok(p)) = held {
+                        if hold_packet(&p, flag) {
+                            *release = None;
+                        }
+                    }
+                }
+                f.on_packet(now_ns, line, MoldMbuf::new(m, off, len), eng, sink)
+            }
+            Kind::NotALine => {
+                f.not_a_line += 1;
+                Some(m)
+            }
+            Kind::Other if forward.is_some() => to_control.push(m).err(),
+            Kind::Other => Some(m),
+        };
+        if let Some(m) = back {
+            // Room: `rx` was drained and holds at most what it gave.
+            let _ = rx.push(m);
+        }
+    }
+    if let Some(fwd) = forward {
+        let k = to_control.len();
+        if k > 0 {
+            let mask = if k >= 64 { u64::MAX } else { (1u64 << k) - 1 };
+            fwd.forward(&mut to_control, mask);
+        }
+    }
 }
 
 /// `--wait-for-subscription`: true once the feed may flow. A frame holding
@@ -335,13 +517,22 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
 /// publisher has answered a MarketDataRequest.
 #[cold]
 fn hold_here(frame: &Result<Frame<'_>, WireError>, hold: &FeedHold) -> bool {
-    let release = &hold.released;
-    if release.load(Acquire) {
+    if hold.released.load(Acquire) {
         return true;
     }
     let Ok(Frame::Mold { packet, .. }) = frame else {
         return false;
     };
+    hold_packet(packet, hold)
+}
+
+/// [`hold_here`] for a MoldUDP64 packet.
+#[cold]
+fn hold_packet(packet: &MoldPacket<&[u8]>, hold: &FeedHold) -> bool {
+    let release = &hold.released;
+    if release.load(Acquire) {
+        return true;
+    }
     let book = packet.messages().flatten().any(|m| {
         matches!(
             m.first(),
