@@ -32,6 +32,10 @@ use crate::dpdk::{self, Port};
 /// Most groups joined at once (smoltcp's table size, set by a feature).
 pub const MAX_GROUPS: usize = 16;
 
+/// How long [`ControlPlane::leave_all_multicast_groups`] goes on polling
+/// after the leaves were handed to the TX queue.
+pub const LEAVE_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Parses a multicast group for `--join` (224.0.0.0/4; the link-local
 /// control block 224.0.0.0/24 is refused: those are never joined).
 pub fn parse_group(s: &str) -> Result<Ipv4Addr, String> {
@@ -166,8 +170,13 @@ impl ControlPlane<'_, '_> {
 
     /// For shutdown: leaves every group and polls until the Leave Group
     /// messages were handed to the TX queue (a few polls at most; they need
-    /// no ARP). Returns how many leaves went out.
-    pub fn leave_all_multicast_groups(&mut self, now_tsc: u64) -> u64 {
+    /// no ARP), then keeps polling for [`LEAVE_GRACE`] so that the device
+    /// puts them on the wire before the port stops (a stop right after
+    /// `tx_burst` may drop what is still in the TX ring; net_tap's kernel
+    /// side drops what it has not processed when the interface goes).
+    /// Returns how many leaves went out.
+    pub fn leave_all_multicast_groups(&mut self) -> u64 {
+        let now_tsc = dpdk::rdtsc();
         let before = self.device.counters().tx_igmp_leaves;
         let groups = std::mem::take(&mut self.groups);
         for &g in &groups {
@@ -181,6 +190,13 @@ impl ControlPlane<'_, '_> {
                 break;
             }
             self.poll(now_tsc);
+        }
+        if want > 0 {
+            let until = std::time::Instant::now() + LEAVE_GRACE;
+            while std::time::Instant::now() < until {
+                self.poll(dpdk::rdtsc());
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
         }
         self.device.counters().tx_igmp_leaves - before
     }

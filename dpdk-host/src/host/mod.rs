@@ -580,7 +580,7 @@ fn run_with_eal(
     let elapsed = started.elapsed();
     if let Some(cp) = control_plane.as_mut() {
         // IGMPv2 Leave Group for every group, before the port stops.
-        cp.leave_all_multicast_groups(dpdk::rdtsc());
+        cp.leave_all_multicast_groups();
     }
     let control_counters = control_plane.as_ref().map(ControlPlane::counters);
     drop(control_plane);
