@@ -162,7 +162,10 @@ impl ControlPlane<'_, '_> {
                 let mut c = r.counters;
                 c.channel_full = r.channels.iter().map(RecoveryRx::refused).sum();
                 c.pending = r.pending(&self.sockets) as u64;
-                c.sent = c.requests - c.socket_full - c.unroutable - c.unresolved - c.pending;
+                // Every request taken is exactly one of these.
+                c.sent = c
+                    .requests
+                    .saturating_sub(c.socket_full + c.unroutable + c.unresolved + c.pending);
                 c
             }
             None => RecoveryCounters::default(),
