@@ -78,11 +78,48 @@ pub struct DeviceCounters {
     pub rx_icmp: u64,
     /// Of which IPv4 TCP.
     pub rx_tcp: u64,
+    /// Of which IPv4 IGMP (queries, other hosts' reports).
+    pub rx_igmp: u64,
     /// Frames the TX queue accepted.
     pub tx_frames: u64,
+    /// Of which IGMP membership reports (v1 or v2).
+    pub tx_igmp_reports: u64,
+    /// Of which IGMPv2 Leave Group messages.
+    pub tx_igmp_leaves: u64,
+    /// Of which IPv4 UDP datagrams.
+    pub tx_udp: u64,
     /// Frames smoltcp wanted to send that did not go: no mbuf, too long for
     /// one, or refused by the TX queue (freed).
     pub tx_failures: u64,
+}
+
+/// What a sent frame is, for the counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxKind {
+    IgmpReport,
+    IgmpLeave,
+    Udp,
+    Other,
+}
+
+impl TxKind {
+    /// Classifies an Ethernet frame as smoltcp wrote it (untagged IPv4).
+    fn of(frame: &[u8]) -> TxKind {
+        if frame.get(12..14) != Some(&[0x08, 0x00]) {
+            return TxKind::Other;
+        }
+        let ihl = frame.get(14).map_or(0, |b| usize::from(b & 0x0f) * 4);
+        match frame.get(23) {
+            Some(17) => TxKind::Udp,
+            // IGMP type: 0x12 v1 report, 0x16 v2 report, 0x17 leave.
+            Some(2) => match frame.get(14 + ihl) {
+                Some(0x12 | 0x16) => TxKind::IgmpReport,
+                Some(0x17) => TxKind::IgmpLeave,
+                _ => TxKind::Other,
+            },
+            _ => TxKind::Other,
+        }
+    }
 }
 
 /// The TX half, lent to TX tokens.
@@ -94,6 +131,9 @@ struct TxPath<'q, 'e> {
     scratch: Vec<u8>,
     tx_frames: u64,
     tx_failures: u64,
+    tx_igmp_reports: u64,
+    tx_igmp_leaves: u64,
+    tx_udp: u64,
 }
 
 /// A `phy::Device` over an RX source, a TX queue and a mempool.
@@ -118,6 +158,9 @@ impl<'q, 'e> MbufDevice<'q, 'e> {
                 scratch: Vec::new(),
                 tx_frames: 0,
                 tx_failures: 0,
+                tx_igmp_reports: 0,
+                tx_igmp_leaves: 0,
+                tx_udp: 0,
             },
             mtu,
             counters: DeviceCounters::default(),
@@ -129,6 +172,9 @@ impl<'q, 'e> MbufDevice<'q, 'e> {
         DeviceCounters {
             tx_frames: self.tx.tx_frames,
             tx_failures: self.tx.tx_failures,
+            tx_igmp_reports: self.tx.tx_igmp_reports,
+            tx_igmp_leaves: self.tx.tx_igmp_leaves,
+            tx_udp: self.tx.tx_udp,
             ..self.counters
         }
     }
@@ -151,6 +197,7 @@ impl<'q, 'e> MbufDevice<'q, 'e> {
             Some([0x08, 0x00]) => match frame.get(23) {
                 Some(1) => c.rx_icmp += 1,
                 Some(6) => c.rx_tcp += 1,
+                Some(2) => c.rx_igmp += 1,
                 _ => {}
             },
             _ => {}
@@ -222,13 +269,22 @@ impl TxPath<'_, '_> {
             return self.fill_scratch(len, fill);
         }
         let out = fill(&mut tail[..len]);
+        let kind = TxKind::of(&tail[..len]);
         // `len` fits the tailroom, which is below 64 KiB.
         if !m.commit_tail(len as u16) {
             self.tx_failures += 1;
             return out;
         }
         match self.txq.tx_one(m) {
-            Ok(()) => self.tx_frames += 1,
+            Ok(()) => {
+                self.tx_frames += 1;
+                match kind {
+                    TxKind::IgmpReport => self.tx_igmp_reports += 1,
+                    TxKind::IgmpLeave => self.tx_igmp_leaves += 1,
+                    TxKind::Udp => self.tx_udp += 1,
+                    TxKind::Other => {}
+                }
+            }
             Err(_refused) => self.tx_failures += 1, // dropping it frees it
         }
         out

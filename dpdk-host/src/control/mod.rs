@@ -5,18 +5,22 @@
 //! Frames reach it either through the workers' forwarding ring (when it
 //! shares the feed's RX port: everything that is not MoldUDP64 for the feed)
 //! or straight from queue 0 of a port of its own. It sends on a TX queue of
-//! its own. The socket set is open: owners may add UDP sockets or join
-//! multicast groups on [`ControlPlane::interface`] next to the FIX listener.
+//! its own. The socket set is open: owners may add UDP sockets next to the
+//! FIX listener. It joins and leaves IGMP groups ([`igmp`]) and sends the
+//! workers' MoldUDP64 re-requests ([`recovery`], [`rerequest`]).
 
 pub mod device;
 pub mod forward;
+pub mod igmp;
 pub mod listener;
+pub mod recovery;
+pub mod rerequest;
 pub mod sessions;
 pub mod settings;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use smoltcp::iface::{
     Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
@@ -26,8 +30,11 @@ use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint};
 
 use device::{DeviceCounters, MbufDevice};
+use igmp::IgmpCounters;
 use listener::Listener;
+use rerequest::{RecoveryCounters, Rerequests};
 pub use settings::ControlSettings;
+use settings::Ipv4Cidr;
 
 /// Most frames handled per [`ControlPlane::poll`].
 const RX_BUDGET: usize = 64;
@@ -78,6 +85,10 @@ pub struct ControlCounters {
     pub ring_forwarded: u64,
     /// Frames the workers dropped because the ring was full.
     pub ring_full: u64,
+    /// IGMP group membership.
+    pub igmp: IgmpCounters,
+    /// MoldUDP64 re-requests.
+    pub recovery: RecoveryCounters,
 }
 
 /// The control plane on one port.
@@ -94,6 +105,13 @@ pub struct ControlPlane<'q, 'e> {
     tcp_accepted: u64,
     tcp_closed: u64,
     ring: Option<&'q forward::ForwardRing<'e>>,
+    /// Our address and subnet, and whether there is a default route.
+    subnet: Ipv4Cidr,
+    has_gateway: bool,
+    /// Groups joined, in order.
+    groups: Vec<Ipv4Addr>,
+    igmp: IgmpCounters,
+    rerequests: Option<Rerequests>,
 }
 
 impl<'q, 'e> ControlPlane<'q, 'e> {
@@ -138,6 +156,14 @@ impl<'q, 'e> ControlPlane<'q, 'e> {
             tcp_accepted: 0,
             tcp_closed: 0,
             ring,
+            subnet: Ipv4Cidr {
+                addr: settings.ip,
+                prefix_len: settings.prefix_len,
+            },
+            has_gateway: settings.gateway.is_some(),
+            groups: Vec::new(),
+            igmp: IgmpCounters::default(),
+            rerequests: None,
         };
         if let Some(l) = cp.listener.as_mut() {
             l.arm(&mut cp.sockets, 0);
@@ -151,9 +177,10 @@ impl<'q, 'e> ControlPlane<'q, 'e> {
         Instant::from_micros(us as i64)
     }
 
-    /// Receives what arrived (up to 64 frames), runs smoltcp (ARP, ICMP, TCP
-    /// timers, socket I/O), sends what it produced, then hands over completed handshakes
-    /// and retires finished connections. Returns true when anything moved
+    /// Receives what arrived (up to 64 frames), takes the re-requests
+    /// waiting in the channels, runs smoltcp (ARP, ICMP, IGMP, TCP timers,
+    /// socket I/O), sends what it produced, then hands over completed
+    /// handshakes and retires finished connections. Returns true when anything moved
     /// (a frame in or out, a socket changed state), false when idle.
     pub fn poll(&mut self, now_tsc: u64) -> bool {
         let before = self.device.counters();
@@ -171,10 +198,13 @@ impl<'q, 'e> ControlPlane<'q, 'e> {
                 PollIngressSingleResult::SocketStateChanged => changed = true,
             }
         }
+        self.rerequests_drain();
+        let pending = self.rerequests_pending();
         changed |= self
             .iface
             .poll_egress(ts, &mut self.device, &mut self.sockets)
             == PollResult::SocketStateChanged;
+        self.rerequests_after_egress(ts, pending);
         self.reap();
         if let Some(l) = self.listener.as_mut() {
             for h in l.take_established(&mut self.sockets) {
@@ -296,10 +326,17 @@ impl<'q, 'e> ControlPlane<'q, 'e> {
             tcp_open: self.conns.len() as u64,
             ring_forwarded: self.ring.map_or(0, |r| r.forwarded()),
             ring_full: self.ring.map_or(0, |r| r.ring_full()),
+            igmp: IgmpCounters {
+                groups: self.groups.len() as u64,
+                ..self.igmp
+            },
+            recovery: self.recovery_counters(),
         }
     }
 
-    /// The smoltcp interface (addresses, routes, multicast groups).
+    /// The smoltcp interface (addresses, routes). Join and leave groups
+    /// with [`ControlPlane::join_multicast_group`] and friends, which count
+    /// them and keep the list.
     pub fn interface(&mut self) -> &mut Interface {
         &mut self.iface
     }

@@ -1,9 +1,12 @@
-//! What the control plane is asked to be: address, route, FIX listener;
-//! parsed and checked for consistency before the EAL starts.
+//! What the control plane is asked to be: address, route, FIX listener,
+//! multicast groups, re-request source port; parsed and checked for
+//! consistency before the EAL starts.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use super::igmp::MAX_GROUPS;
 use super::listener::ListenConfig;
+use super::recovery::RecoveryRequest;
 
 /// Default TX buffer per FIX connection: room for a burst of snapshots.
 pub const DEFAULT_TCP_TX_BUFFER: usize = 256 * 1024;
@@ -77,6 +80,14 @@ pub struct ControlSettings {
     pub fix_listen: Option<ListenConfig>,
     /// Port to run on (name or id); `None`: the feed's RX port.
     pub port: Option<String>,
+    /// Multicast groups joined at start and left at shutdown (no
+    /// duplicates, in order).
+    pub joins: Vec<Ipv4Addr>,
+    /// UDP source port of re-requests (0: an ephemeral one).
+    pub rerequest_source_port: u16,
+    /// Re-requests the main lcore sends through the channel at start (a
+    /// bring-up and test aid).
+    pub send_requests: Vec<RecoveryRequest>,
 }
 
 /// The raw inputs, as given on the command line.
@@ -96,6 +107,12 @@ pub struct ControlInputs<'a> {
     pub rx_buffer: usize,
     /// `--control-port`.
     pub port: Option<&'a str>,
+    /// `--join`.
+    pub joins: &'a [Ipv4Addr],
+    /// `--rerequest-source-port`.
+    pub rerequest_source_port: Option<u16>,
+    /// `--control-send-request`.
+    pub send_requests: &'a [RecoveryRequest],
 }
 
 impl ControlSettings {
@@ -107,6 +124,9 @@ impl ControlSettings {
                 (i.gateway.is_some(), "--gateway"),
                 (i.fix_listen.is_some(), "--fix-listen"),
                 (i.port.is_some(), "--control-port"),
+                (!i.joins.is_empty(), "--join"),
+                (i.rerequest_source_port.is_some(), "--rerequest-source-port"),
+                (!i.send_requests.is_empty(), "--control-send-request"),
             ] {
                 if given {
                     return Err(format!(
@@ -156,12 +176,30 @@ impl ControlSettings {
             }),
             None => None,
         };
+        let mut joins: Vec<Ipv4Addr> = Vec::new();
+        for &g in i.joins {
+            if !g.is_multicast() {
+                return Err(format!("--join {g}: not an IPv4 multicast group"));
+            }
+            if !joins.contains(&g) {
+                joins.push(g);
+            }
+        }
+        if joins.len() > MAX_GROUPS {
+            return Err(format!(
+                "--join: {} groups given, at most {MAX_GROUPS} can be joined",
+                joins.len()
+            ));
+        }
         Ok(Some(ControlSettings {
             ip: cidr.addr,
             prefix_len: cidr.prefix_len,
             gateway: i.gateway,
             fix_listen,
             port: i.port.map(str::to_owned),
+            joins,
+            rerequest_source_port: i.rerequest_source_port.unwrap_or(0),
+            send_requests: i.send_requests.to_vec(),
         }))
     }
 }
@@ -276,5 +314,40 @@ mod tests {
         let l = s.fix_listen.unwrap();
         assert_eq!((l.max_sessions, l.addr.port()), (8, 9878));
         assert_eq!(s.port, None);
+        assert!(s.joins.is_empty());
+        assert_eq!(s.rerequest_source_port, 0);
+    }
+
+    #[test]
+    fn joins_and_rerequests() {
+        let g = |d| Ipv4Addr::new(239, 1, 2, d);
+        let groups = [g(3), g(4), g(3)];
+        let mut i = inputs("10.0.0.2/24");
+        i.joins = &groups;
+        i.rerequest_source_port = Some(26400);
+        let s = ControlSettings::from_inputs(&i).unwrap().unwrap();
+        assert_eq!(s.joins, vec![g(3), g(4)]);
+        assert_eq!(s.rerequest_source_port, 26400);
+        let many: Vec<Ipv4Addr> = (0..=MAX_GROUPS as u8).map(g).collect();
+        i.joins = &many;
+        let e = ControlSettings::from_inputs(&i).unwrap_err();
+        assert!(e.contains("--join") && e.contains("at most"), "{e}");
+        let unicast = [Ipv4Addr::new(10, 0, 0, 9)];
+        i.joins = &unicast;
+        assert!(ControlSettings::from_inputs(&i)
+            .unwrap_err()
+            .contains("--join 10.0.0.9"));
+        for (joins, port, name) in [
+            (&groups[..], None, "--join"),
+            (&[][..], Some(1), "--rerequest-source-port"),
+        ] {
+            let i = ControlInputs {
+                joins,
+                rerequest_source_port: port,
+                ..ControlInputs::default()
+            };
+            let e = ControlSettings::from_inputs(&i).unwrap_err();
+            assert!(e.contains(name) && e.contains("--ip"), "{e}");
+        }
     }
 }

@@ -378,6 +378,52 @@ impl<'e> Port<'e> {
         Error::check("rte_eth_promiscuous_enable/disable", ret)
     }
 
+    /// Turns all-multicast mode on or off: the NIC then delivers every
+    /// multicast frame whatever its group. `Ok(false)` when the device does
+    /// not implement it.
+    pub fn set_allmulticast(&self, on: bool) -> Result<bool> {
+        // SAFETY: control call on a valid port id, no pointers.
+        let ret = unsafe {
+            if on {
+                sys::rte_eth_allmulticast_enable(self.id)
+            } else {
+                sys::rte_eth_allmulticast_disable(self.id)
+            }
+        };
+        if ret == -libc::ENOTSUP {
+            return Ok(false);
+        }
+        Error::check("rte_eth_allmulticast_enable/disable", ret)?;
+        Ok(true)
+    }
+
+    /// Replaces the NIC's multicast MAC filter with `macs` (an empty list
+    /// clears it), so that frames to these group MACs are delivered without
+    /// promiscuous or all-multicast mode. `Ok(false)` when the device has no
+    /// such filter (then see [`Port::set_allmulticast`]).
+    pub fn set_mc_addr_list(&self, macs: &[[u8; 6]]) -> Result<bool> {
+        let mut list: Vec<sys::rte_ether_addr> = macs
+            .iter()
+            .map(|&addr_bytes| sys::rte_ether_addr { addr_bytes })
+            .collect();
+        let n = u32::try_from(list.len())
+            .map_err(|_| Error::InvalidArgument("too many multicast addresses".into()))?;
+        let ptr = if list.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            list.as_mut_ptr()
+        };
+        // SAFETY: `ptr` is null with n == 0 (which DPDK documents as
+        // "flush the list") or points to `n` initialised rte_ether_addr that
+        // live for the call; DPDK copies them and keeps no pointer.
+        let ret = unsafe { sys::rte_eth_dev_set_mc_addr_list(self.id, ptr, n) };
+        if ret == -libc::ENOTSUP {
+            return Ok(false);
+        }
+        Error::check("rte_eth_dev_set_mc_addr_list", ret)?;
+        Ok(true)
+    }
+
     /// The port's MAC address.
     pub fn mac_address(&self) -> Result<[u8; 6]> {
         let mut mac = sys::rte_ether_addr::default();

@@ -9,6 +9,8 @@ use tickwire::replay::{parse_duration_ns, parse_precision};
 use tickwire_core::engine::EngineConfig;
 use tickwire_core::fix::TimePrecision;
 
+use crate::control::igmp::parse_group;
+use crate::control::recovery::{parse_request, RecoveryRequest};
 use crate::control::settings::{self, parse_cidr, parse_listen, ControlInputs, Ipv4Cidr};
 use crate::control::ControlSettings;
 
@@ -141,6 +143,24 @@ pub struct HostArgs {
     /// bring-up check of the TCP path).
     #[arg(long, requires = "fix_listen", help_heading = "Control plane")]
     pub control_echo: bool,
+    /// Join this IPv4 multicast group (repeatable): an IGMPv2 Membership
+    /// Report goes out once the control plane is up, general and
+    /// group-specific queries are answered, and an IGMPv2 Leave Group (to
+    /// 224.0.0.2) goes out at shutdown. The port's multicast filter is set
+    /// for the group MACs (or all-multicast where it has none).
+    #[arg(long = "join", value_name = "GROUP", value_parser = parse_group, help_heading = "Control plane")]
+    pub joins: Vec<Ipv4Addr>,
+    /// UDP source port of MoldUDP64 re-requests (0: an ephemeral port). The
+    /// answers come back to it, unicast to the --ip address; the workers
+    /// consume them if it is among --ports, so use the feed's UDP port.
+    #[arg(long, value_name = "PORT", help_heading = "Control plane")]
+    pub rerequest_source_port: Option<u16>,
+    /// Debug/test aid (repeatable): at start, the main lcore pushes this
+    /// MoldUDP64 re-request through the workers' re-request channel, and the
+    /// control plane sends it: 20 bytes (SESSION padded with spaces to 10,
+    /// SEQ as u64 and COUNT as u16, big-endian) to ADDR:PORT.
+    #[arg(long, value_name = "ADDR:PORT,SESSION,SEQ,COUNT", value_parser = parse_request, help_heading = "Control plane")]
+    pub control_send_request: Vec<RecoveryRequest>,
 
     /// Most book levels per side a FIX subscription can ask for (264=0
     /// means this many), 1 to 10.
@@ -206,6 +226,9 @@ impl HostArgs {
             tx_buffer: self.fix_tx_buffer,
             rx_buffer: self.fix_rx_buffer,
             port: self.control_port.as_deref(),
+            joins: &self.joins,
+            rerequest_source_port: self.rerequest_source_port,
+            send_requests: &self.control_send_request,
         })
     }
 
@@ -317,5 +340,41 @@ mod tests {
             .control_settings()
             .unwrap_err();
         assert!(e.contains("must be our --ip"), "{e}");
+    }
+
+    #[test]
+    fn join_and_rerequest_arguments() {
+        let a = args(&[
+            "--ip",
+            "10.77.1.2/24",
+            "--join",
+            "239.1.2.3",
+            "--join",
+            "239.1.2.4",
+            "--rerequest-source-port",
+            "26400",
+            "--control-send-request",
+            "10.77.1.1:26401,SESS,7,2",
+        ])
+        .unwrap();
+        let s = a.control_settings().unwrap().unwrap();
+        assert_eq!(
+            s.joins,
+            vec![Ipv4Addr::new(239, 1, 2, 3), Ipv4Addr::new(239, 1, 2, 4)]
+        );
+        assert_eq!(s.rerequest_source_port, 26400);
+        assert_eq!(s.send_requests.len(), 1);
+        assert_eq!(s.send_requests[0].sequence(), 7);
+        let e = args(&["--join", "10.1.1.1"]).unwrap_err().to_string();
+        assert!(e.contains("--join") && e.contains("multicast"), "{e}");
+        let e = args(&["--control-send-request", "x"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--control-send-request"), "{e}");
+        let e = args(&["--join", "239.1.2.3"])
+            .unwrap()
+            .control_settings()
+            .unwrap_err();
+        assert!(e.contains("--join") && e.contains("--ip"), "{e}");
     }
 }

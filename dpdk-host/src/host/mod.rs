@@ -21,7 +21,7 @@ use tickwire_core::wire::ethernet::ipv4_multicast_mac;
 
 use crate::control::device::{MbufDevice, RxSource};
 use crate::control::forward::ForwardRing;
-use crate::control::{sessions, ControlPlane, ControlSettings};
+use crate::control::{igmp, recovery, sessions, ControlPlane, ControlSettings};
 use crate::dpdk::{self, signal, DpdkBox, Eal, Mempool, Port, PortConfig};
 use args::HostArgs;
 use out_sink::WorkerSink;
@@ -448,6 +448,10 @@ fn run_with_eal(
         });
     }
 
+    // MoldUDP64 re-request channels into the control plane: one per worker
+    // (for the worker that sequences the feed; none sends yet) and, last,
+    // the main lcore's (--control-send-request).
+    let (mut recovery_tx, mut recovery_rx) = recovery::channels(n + 1, recovery::CHANNEL_SLOTS);
     let mut control_plane = match (control, ctl_id, ctl_pool) {
         (Some(settings), Some(id), Some(pool)) => {
             let port: &Port<'_> = if ctl_on_rx {
@@ -480,7 +484,7 @@ fn run_with_eal(
                 .mac_address()
                 .context("reading the control port's MAC")?;
             let device = MbufDevice::new(rx, txq, pool, CONTROL_FRAME_MAX);
-            let cp = ControlPlane::new(
+            let mut cp = ControlPlane::new(
                 device,
                 mac,
                 settings,
@@ -513,6 +517,23 @@ fn run_with_eal(
                 } else {
                     "polling its RX queue 0"
                 }
+            );
+            let rr_port = cp.attach_recovery(
+                settings.rerequest_source_port,
+                std::mem::take(&mut recovery_rx),
+                dpdk::rdtsc(),
+            );
+            for &r in &settings.send_requests {
+                // A full channel refuses and counts it (channel_full).
+                let _ = recovery_tx.last_mut().map(|tx| tx.try_send(r));
+            }
+            cp.join_multicast_groups(&settings.joins)
+                .map_err(|e| anyhow!("--join: {e}"))?;
+            let filter = igmp::set_port_filter(port, &settings.joins)
+                .context("--join: setting the port's multicast filter")?;
+            eprintln!(
+                "tickwire: control plane re-requests from UDP port {rr_port}; multicast groups joined: {:?} (port filter: {filter})",
+                settings.joins
             );
             Some(cp)
         }
@@ -558,6 +579,10 @@ fn run_with_eal(
         })
     };
     let elapsed = started.elapsed();
+    if let Some(cp) = control_plane.as_mut() {
+        // IGMPv2 Leave Group for every group, before the port stops.
+        cp.leave_all_multicast_groups();
+    }
     let control_counters = control_plane.as_ref().map(ControlPlane::counters);
     drop(control_plane);
 
@@ -912,6 +937,10 @@ pub mod report {
                 "tx_frames": c.device.tx_frames, "tx_failures": c.device.tx_failures,
                 "tcp_accepted": c.tcp_accepted, "tcp_closed": c.tcp_closed, "tcp_open": c.tcp_open,
                 "forwarded": c.ring_forwarded, "ring_full": c.ring_full,
+                "rx_igmp": c.device.rx_igmp, "tx_igmp_reports": c.device.tx_igmp_reports,
+                "tx_igmp_leaves": c.device.tx_igmp_leaves, "tx_udp": c.device.tx_udp,
+                "igmp_joins": c.igmp.joins, "igmp_leaves": c.igmp.leaves, "igmp_groups": c.igmp.groups,
+                "recovery": crate::control::rerequest::counters_json(&c.recovery),
             }),
             None => Value::Null,
         };
@@ -927,6 +956,10 @@ pub mod report {
                 "\ncontrol   {} frames in ({} ARP, {} ICMP, {} TCP), {} out, {} TX failures; TCP {} accepted, {} closed; {} forwarded by workers, {} dropped on a full ring",
                 c["rx_frames"], c["rx_arp"], c["rx_icmp"], c["rx_tcp"], c["tx_frames"],
                 c["tx_failures"], c["tcp_accepted"], c["tcp_closed"], c["forwarded"], c["ring_full"]
+            ) + &format!(
+                "\nmulticast {} joined, {} left, {} IGMP in, {} reports and {} leaves out\nrerequest {}",
+                c["igmp_joins"], c["igmp_leaves"], c["rx_igmp"], c["tx_igmp_reports"],
+                c["tx_igmp_leaves"], crate::control::rerequest::human(&c["recovery"])
             )
         };
         let base = format!(
