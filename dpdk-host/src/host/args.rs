@@ -218,6 +218,40 @@ pub struct HostArgs {
 impl HostArgs {
     /// The control plane's settings (`None`: off), checked for consistency.
     pub fn control_settings(&self) -> Result<Option<ControlSettings>, String> {
+        if !self.rerequest.is_empty() && self.ip.is_none() {
+            return Err(
+                "--rerequest needs the control plane to send requests: give it an address with --ip ADDR/PREFIX"
+                    .into(),
+            );
+        }
+        // The lines' multicast groups are joined like --join ones.
+        let mut joins = self.joins.clone();
+        if self.ip.is_some() {
+            for l in [&self.line_a, &self.line_b].into_iter().flatten() {
+                if let super::feed::LineSpec::Group(g, _) = l {
+                    if g.is_multicast() && !joins.contains(g) {
+                        joins.push(*g);
+                    }
+                }
+            }
+        }
+        // Answers come back to the requests' source port: by default the
+        // feed's first UDP port, so the worker takes them as MoldUDP64.
+        let source_port = match self.rerequest_source_port {
+            None if !self.rerequest.is_empty() => self.ports.first().copied(),
+            p => p,
+        };
+        if let Some(p) = source_port.filter(|_| !self.rerequest.is_empty()) {
+            if p != 0 && !self.ports.is_empty() && !self.ports.contains(&p) {
+                return Err(format!(
+                    "--rerequest-source-port {p} is not one of --ports {:?}: answers to it would never reach the worker",
+                    self.ports
+                ));
+            }
+            if p == 0 {
+                return Err("--rerequest needs a fixed --rerequest-source-port among --ports (answers come back to it)".into());
+            }
+        }
         ControlSettings::from_inputs(&ControlInputs {
             ip: self.ip,
             gateway: self.gateway,
@@ -226,8 +260,8 @@ impl HostArgs {
             tx_buffer: self.fix_tx_buffer,
             rx_buffer: self.fix_rx_buffer,
             port: self.control_port.as_deref(),
-            joins: &self.joins,
-            rerequest_source_port: self.rerequest_source_port,
+            joins: &joins,
+            rerequest_source_port: source_port,
             send_requests: &self.control_send_request,
         })
     }

@@ -200,7 +200,8 @@ impl<'s, 'e> FeedWorker<'s, 'e> {
                 sink: &mut *sink,
             };
             s.poll(now_ns, &mut d, &mut |r: Request| {
-                let (Some(tx), Some(server)) = (requests.as_mut(), servers.get(usize::from(r.server)))
+                let (Some(tx), Some(server)) =
+                    (requests.as_mut(), servers.get(usize::from(r.server)))
                 else {
                     return false;
                 };
@@ -234,6 +235,7 @@ impl<'s, 'e> FeedWorker<'s, 'e> {
 }
 
 /// The report's view of a worker's feed.
+#[derive(Debug)]
 pub struct FeedReport {
     /// Per session, as JSON.
     pub sessions: Vec<serde_json::Value>,
@@ -272,7 +274,11 @@ pub fn parse_line(s: &str) -> Result<LineSpec, String> {
         }
         return Ok(LineSpec::Group(*a.ip(), a.port()));
     }
-    if s.contains(':') && s.split(':').next().is_some_and(|h| h.parse::<Ipv4Addr>().is_ok()) {
+    if s.contains(':')
+        && s.split(':')
+            .next()
+            .is_some_and(|h| h.parse::<Ipv4Addr>().is_ok())
+    {
         return Err(format!(
             "{s:?}: expected GROUP:PORT (e.g. 233.54.12.111:26400) or a DPDK port name or id"
         ));
@@ -303,7 +309,10 @@ mod tests {
             parse_line("233.54.12.111:26400"),
             Ok(LineSpec::Group(Ipv4Addr::new(233, 54, 12, 111), 26400))
         );
-        assert_eq!(parse_line("net_pcap1"), Ok(LineSpec::Port("net_pcap1".into())));
+        assert_eq!(
+            parse_line("net_pcap1"),
+            Ok(LineSpec::Port("net_pcap1".into()))
+        );
         assert!(parse_line("233.54.12.111:x").is_err());
         assert!(parse_line("1.2.3.4:0").is_err());
         let sel = LineSelect {
@@ -314,7 +323,10 @@ mod tests {
         };
         assert_eq!(sel.line_of(false, [233, 0, 0, 1], 26400), Some(Line::A));
         assert_eq!(sel.line_of(false, [233, 0, 0, 2], 26400), Some(Line::B));
-        assert_eq!(sel.line_of(false, [10, 0, 0, 2], 26400), Some(Line::Recovery));
+        assert_eq!(
+            sel.line_of(false, [10, 0, 0, 2], 26400),
+            Some(Line::Recovery)
+        );
         assert_eq!(sel.line_of(false, [233, 0, 0, 3], 26400), None);
         let whole = LineSelect {
             our_ip: None,

@@ -24,6 +24,7 @@ use crate::control::forward::ForwardRing;
 use crate::control::{igmp, recovery, sessions, ControlPlane, ControlSettings};
 use crate::dpdk::{self, signal, DpdkBox, Eal, Mempool, Port, PortConfig};
 use args::HostArgs;
+use feed::FeedSetup;
 use out_sink::WorkerSink;
 use publisher::{FeedHold, HostPublisher};
 use record_ring::RecordRing;
@@ -284,6 +285,31 @@ fn run_with_eal(
         }
         _ => None,
     };
+    // Line B on a port of its own: one RX queue, polled by the worker in
+    // turn with its RX queue.
+    let mut line_b_port = match &args.line_b {
+        Some(feed::LineSpec::Port(name)) => {
+            let id = resolve_port(eal, name).context("--line-b")?;
+            if id == rx_id || Some(id) == ctl_own || (!same_port && id == tx_id) {
+                bail!(
+                    "--line-b {name}: that port already has a role (RX, TX or control); give line B's own port, or GROUP:PORT on the RX port"
+                );
+            }
+            let cfg = PortConfig {
+                rx_queues: 1,
+                tx_queues: 1,
+                ..rx_cfg.clone()
+            };
+            Some(
+                Port::configure(eal, id, &cfg, &pools[..1])
+                    .with_context(|| format!("configuring line B's port {name}"))?,
+            )
+        }
+        _ => None,
+    };
+    if let Some(p) = line_b_port.as_mut() {
+        p.start().context("starting line B's port")?;
+    }
     rx_port.start().context("starting RX port")?;
     if let Some(p) = tx_port_own.as_mut() {
         p.start().context("starting TX port")?;
@@ -406,6 +432,23 @@ fn run_with_eal(
         storage_bytes as f64 / (1 << 20) as f64
     );
 
+    // MoldUDP64 re-request channels into the control plane: one per worker
+    // (the one that sequences the feed in lines mode) and, last, the main
+    // lcore's (--control-send-request).
+    let (recovery_tx, mut recovery_rx) = recovery::channels(n + 1, recovery::CHANNEL_SLOTS);
+    let mut recovery_tx: Vec<Option<recovery::RecoveryTx>> =
+        recovery_tx.into_iter().map(Some).collect();
+    let mut main_recovery_tx = recovery_tx.pop().flatten();
+    let lines = if args.lines_mode() {
+        Some(lines_setup(args, control, rx_id, line_b_port.is_some())?)
+    } else {
+        None
+    };
+    let mut rxq_b = match &line_b_port {
+        Some(p) => Some(p.rx_queue(0).context("line B's RX queue")?),
+        None => None,
+    };
+
     let mut contexts = Vec::with_capacity(n);
     for (q, (storage, &lcore)) in storages.into_iter().zip(lcores).enumerate() {
         let q16 = q as u16;
@@ -445,13 +488,21 @@ fn run_with_eal(
                 None => None,
             },
             release: (serve_fix && args.wait_for_subscription).then_some(&hold),
+            feed: lines.as_ref().map(|l| FeedSetup {
+                select: l.select,
+                config: l.config,
+                reorder_buffer: l.reorder_buffer,
+                servers: l.servers.clone(),
+                requests: if l.servers.is_empty() {
+                    None
+                } else {
+                    recovery_tx.get_mut(q).and_then(Option::take)
+                },
+            }),
+            rxq_b: rxq_b.take(),
         });
     }
 
-    // MoldUDP64 re-request channels into the control plane: one per worker
-    // (for the worker that sequences the feed; none sends yet) and, last,
-    // the main lcore's (--control-send-request).
-    let (mut recovery_tx, mut recovery_rx) = recovery::channels(n + 1, recovery::CHANNEL_SLOTS);
     let mut control_plane = match (control, ctl_id, ctl_pool) {
         (Some(settings), Some(id), Some(pool)) => {
             let port: &Port<'_> = if ctl_on_rx {
@@ -525,7 +576,7 @@ fn run_with_eal(
             );
             for &r in &settings.send_requests {
                 // A full channel refuses and counts it (channel_full).
-                let _ = recovery_tx.last_mut().map(|tx| tx.try_send(r));
+                let _ = main_recovery_tx.as_mut().map(|tx| tx.try_send(r));
             }
             cp.join_multicast_groups(&settings.joins)
                 .map_err(|e| anyhow!("--join: {e}"))?;
@@ -664,6 +715,70 @@ fn configure_port<'e>(
     }
 }
 
+/// Lines mode, resolved.
+struct LinesSetup {
+    select: feed::LineSelect,
+    config: tickwire_core::feed::FeedConfig,
+    reorder_buffer: usize,
+    servers: Vec<std::net::SocketAddrV4>,
+}
+
+/// Checks the lines options against the rest and resolves them.
+fn lines_setup(
+    args: &HostArgs,
+    control: Option<&ControlSettings>,
+    rx_id: u16,
+    b_own_port: bool,
+) -> Result<LinesSetup> {
+    if args.rx_queues != 1 {
+        bail!(
+            "lines mode (--line-a/--line-b/--rerequest/--backfill) runs the feed on one worker: give --rx-queues 1"
+        );
+    }
+    let group = |l: &Option<feed::LineSpec>| match l {
+        Some(feed::LineSpec::Group(ip, port)) => Some((ip.octets(), *port)),
+        _ => None,
+    };
+    for (l, name) in [(&args.line_a, "--line-a"), (&args.line_b, "--line-b")] {
+        if let Some(feed::LineSpec::Group(_, port)) = l {
+            if !args.ports.is_empty() && !args.ports.contains(port) {
+                bail!(
+                    "{name}: UDP port {port} is not one of --ports {:?}",
+                    args.ports
+                );
+            }
+        }
+    }
+    if let Some(feed::LineSpec::Port(name)) = &args.line_a {
+        let _ = (name, rx_id); // the RX port by definition (checked by name below)
+        if name != &args.rx_port && name.parse::<u16>().ok() != Some(rx_id) {
+            bail!("--line-a {name}: line A is read from the RX port; give --rx-port {name} instead (or GROUP:PORT)");
+        }
+    }
+    if args.line_a.is_some() && args.line_a == args.line_b {
+        bail!("--line-a and --line-b name the same line");
+    }
+    let lines = if args.line_b.is_some() { 2 } else { 1 };
+    let servers = args.rerequest.clone();
+    if servers.len() > usize::from(u8::MAX) {
+        bail!("--rerequest: at most 255 servers");
+    }
+    if args.recovery.backfill && servers.is_empty() {
+        bail!("--backfill fetches the session from sequence 1 through a re-request server: give --rerequest ADDR:PORT");
+    }
+    Ok(LinesSetup {
+        select: feed::LineSelect {
+            a: group(&args.line_a),
+            b: group(&args.line_b),
+            b_own_port,
+            our_ip: control.map(|c| c.ip.octets()),
+        },
+        config: args.recovery.config(lines, servers.len() as u8),
+        reorder_buffer: args.recovery.reorder_buffer as usize,
+        servers,
+    })
+}
+
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -789,7 +904,9 @@ pub mod report {
             vwap_executions,
             snapshots,
             records,
-            records_refused
+            records_refused,
+            loss_events,
+            books_possibly_stale
         );
         for (x, y) in a.filtered_by_reason.iter_mut().zip(b.filtered_by_reason) {
             *x += y;
@@ -842,8 +959,45 @@ pub mod report {
             mut busy,
         ) = (0, 0, 0, 0, 0, 0, 0, 0, 0u64);
         let mut workers = Vec::new();
+        let mut feeds = Vec::new();
+        let mut feed_packets = 0u64;
         for r in reports {
             add(&mut total, &r.counters);
+            if let Some(f) = &r.feed {
+                // Lines mode: MoldUDP64 frames are the feed's, classified
+                // per line; the engine counted the rest.
+                let lines: u64 = f
+                    .sessions
+                    .iter()
+                    .map(|s| {
+                        ["a", "b", "recovery"]
+                            .iter()
+                            .map(|l| s["lines"][l]["packets"].as_u64().unwrap_or(0))
+                            .sum::<u64>()
+                            + s["other_session"].as_u64().unwrap_or(0)
+                            + s["malformed"].as_u64().unwrap_or(0)
+                    })
+                    .sum();
+                feed_packets += lines + f.not_a_line + f.sessions_refused;
+                let ns = |h: &hdrhistogram::Histogram<u64>| {
+                    json!({
+                        "samples": h.len(),
+                        "p50_ns": h.value_at_quantile(0.5),
+                        "p99_ns": h.value_at_quantile(0.99),
+                        "p999_ns": h.value_at_quantile(0.999),
+                        "max_ns": h.max(),
+                    })
+                };
+                feeds.push(json!({
+                    "lcore": r.lcore,
+                    "sessions": f.sessions,
+                    "not_a_line": f.not_a_line,
+                    "sessions_refused": f.sessions_refused,
+                    "requests_refused_channel_full": f.requests_refused,
+                    "ab_skew": ns(&f.skew_ns),
+                    "recovery_time": ns(&f.recovery_ns),
+                }));
+            }
             let _ = lat.add(&r.latency_cycles);
             let _ = burst.add(&r.burst_cycles);
             let _ = stall.add(&r.boundary_stall_cycles);
@@ -873,7 +1027,10 @@ pub mod report {
             }));
         }
         let mut v = tickwire::report::counters_json(&total);
-        let reconciled = rx == total.packets_total();
+        let reconciled = rx == total.packets_total() + feed_packets;
+        if !feeds.is_empty() {
+            v["feed"] = feeds.into();
+        }
         let busy_s = busy as f64 / tsc_hz.max(1) as f64;
         v["rx_packets"] = rx.into();
         v["reconciled"] = json!({

@@ -9,10 +9,10 @@ use std::sync::atomic::{
 
 use hdrhistogram::Histogram;
 use tickwire_core::book::{Level, OrderSlot, SymbolState};
-use tickwire_core::engine::{Counters, Engine, EngineConfig, Storage};
-use tickwire_core::vwap::VwapBucket;
 use tickwire_core::engine::SnapshotSink;
+use tickwire_core::engine::{Counters, Engine, EngineConfig, Storage};
 use tickwire_core::feed::Line;
+use tickwire_core::vwap::VwapBucket;
 use tickwire_core::wire::{classify_frame, Frame, MoldPacket, WireError};
 
 use super::feed::{feed_slots, FeedReport, FeedSetup, FeedWorker, MoldMbuf};
@@ -473,8 +473,14 @@ fn lines_burst<'e, S: SnapshotSink>(
     }
     let mut to_control: MbufBurst<'e, RX_BURST> = MbufBurst::new();
     for i in 0..n {
-        if let (Some(Kind::Mold { off, len, .. }), Some(Some(next))) = (kinds.get(i + 1), bufs.get(i + 1)) {
-            if let Some(Ok(p)) = next.data().get(*off..off + len).map(MoldPacket::new_checked) {
+        if let (Some(Kind::Mold { off, len, .. }), Some(Some(next))) =
+            (kinds.get(i + 1), bufs.get(i + 1))
+        {
+            if let Some(Ok(p)) = next
+                .data()
+                .get(*off..off + len)
+                .map(MoldPacket::new_checked)
+            {
                 eng.prefetch_packet(&p, dpdk::prefetch0);
             }
         }
