@@ -234,3 +234,55 @@ fn what_no_route_has_is_counted_lost_and_the_feed_goes_on() {
     assert!(f["requests"].as_u64().unwrap() >= 2, "{f:#}");
     assert!(st["recovery"]["server_silent"].as_u64().unwrap() >= 2);
 }
+
+#[test]
+fn late_join_backfills_from_the_server_or_says_so() {
+    let dir = tmpdir("late");
+    let (itch, pcap) = gen(&dir);
+    let (base, base_stats) = fix(&dir, "base", &[pcap.to_str().unwrap()]);
+    // Joined after the first 200 data packets went by.
+    let late = dir.join("late.pcap");
+    impair(&pcap, &late, 0, |i| i < 200);
+    let (got, st) = fix(
+        &dir,
+        "backfill",
+        &[
+            late.to_str().unwrap(),
+            "--rerequest-from",
+            itch.to_str().unwrap(),
+            "--backfill",
+            "--max-request",
+            "500",
+        ],
+    );
+    let f = feed0(&st);
+    assert_eq!(f["messages_lost"], 0, "{f:#}");
+    assert_eq!(f["late_join_skipped"], 0, "{f:#}");
+    assert_eq!(
+        f["messages_applied"], base_stats["messages"]["applied"],
+        "{f:#}"
+    );
+    assert!(
+        f["lines"]["recovery"]["won"].as_u64().unwrap() > 1000,
+        "{f:#}"
+    );
+    assert!(
+        got == base,
+        "backfilled FIX differs from the loss-free replay"
+    );
+
+    // Without --backfill: it starts where it joined, and says so.
+    let (_, st) = fix(
+        &dir,
+        "nobackfill",
+        &[
+            late.to_str().unwrap(),
+            "--rerequest-from",
+            itch.to_str().unwrap(),
+        ],
+    );
+    let f = feed0(&st);
+    assert!(f["late_join_skipped"].as_u64().unwrap() > 1000, "{f:#}");
+    assert_eq!(f["messages_lost"], 0, "{f:#}");
+    assert_eq!(f["requests"], 0, "{f:#}");
+}
