@@ -334,10 +334,20 @@ fn event_time_heartbeats_and_lingering_end_of_session() {
     // Idle meanwhile: heartbeats carrying the next sequence.
     assert!(r.heartbeats.len() >= 2, "{:?}", r.heartbeats);
     assert!(r.heartbeats.iter().all(|s| *s == 3));
-    assert_eq!(r.end_of_session, [4, 4, 4]);
+    // One at the end, then one per heartbeat interval while lingering (3
+    // on time; a loaded machine may fit only 2 in the 250 ms).
+    assert!(
+        (2..=3).contains(&r.end_of_session.len()),
+        "{:?}",
+        r.end_of_session
+    );
+    assert!(r.end_of_session.iter().all(|s| *s == 4));
     let a = &s["lines"]["a"];
     assert_eq!(a["heartbeats"].as_u64(), Some(r.heartbeats.len() as u64));
-    assert_eq!(a["end_of_session"], 3);
+    assert_eq!(
+        a["end_of_session"].as_u64(),
+        Some(r.end_of_session.len() as u64)
+    );
 }
 
 /// Sends requests from a fresh socket and collects the answers, with how
