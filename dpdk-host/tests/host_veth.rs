@@ -17,9 +17,10 @@ use std::fs::File;
 use std::net::{Ipv4Addr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::netns::{netns_test_enabled, Topology};
 use common::*;
 use serde_json::Value;
 
@@ -27,106 +28,6 @@ const ENGINE: [&str; 4] = ["--max-orders", "100000", "--max-levels", "200000"];
 const GROUP: Ipv4Addr = Ipv4Addr::new(233, 54, 12, 111);
 const FEED_PORT: u16 = 26400;
 const FEED_ADDR: Ipv4Addr = Ipv4Addr::new(10, 99, 0, 2);
-
-/// Runs `ip ARGS`; panics with its stderr on failure.
-fn ip(args: &[&str]) {
-    let run = run_with_timeout(Command::new("ip").args(args), Duration::from_secs(30));
-    assert!(
-        run.status.success(),
-        "ip {}: {}{}",
-        args.join(" "),
-        run.stderr,
-        run.stdout
-    );
-}
-
-/// Two namespaces and the veth pair between them; all removed on drop.
-struct Topology {
-    host_ns: String,
-    feed_ns: String,
-    host_if: String,
-    feed_if: String,
-}
-
-impl Topology {
-    fn create() -> Topology {
-        let pid = std::process::id();
-        let t = Topology {
-            host_ns: format!("tickwire-test-{pid}-host"),
-            feed_ns: format!("tickwire-test-{pid}-feed"),
-            host_if: format!("twh{pid}"),
-            feed_if: format!("twf{pid}"),
-        };
-        t.remove(); // leftovers of a killed earlier run with this pid
-        ip(&["netns", "add", &t.host_ns]);
-        ip(&["netns", "add", &t.feed_ns]);
-        // Both ends are created straight inside their namespaces.
-        ip(&[
-            "link", "add", &t.host_if, "netns", &t.host_ns, "type", "veth", "peer", "name",
-            &t.feed_if, "netns", &t.feed_ns,
-        ]);
-        for (ns, ifname) in [(&t.host_ns, &t.host_if), (&t.feed_ns, &t.feed_if)] {
-            // No IPv6 (router solicitations, MLD): the only frames on the
-            // wire are the feed and the FIX output.
-            let _ = Command::new("ip")
-                .args(["netns", "exec", ns, "sysctl", "-qw"])
-                .args([
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1",
-                    &format!("net.ipv6.conf.{ifname}.disable_ipv6=1"),
-                ])
-                .output();
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        ip(&[
-            "-n",
-            &t.feed_ns,
-            "addr",
-            "add",
-            &format!("{FEED_ADDR}/24"),
-            "dev",
-            &t.feed_if,
-        ]);
-        ip(&["-n", &t.host_ns, "link", "set", &t.host_if, "up"]);
-        ip(&["-n", &t.feed_ns, "link", "set", &t.feed_if, "up"]);
-        ip(&[
-            "-n",
-            &t.feed_ns,
-            "route",
-            "add",
-            "224.0.0.0/4",
-            "dev",
-            &t.feed_if,
-        ]);
-        t
-    }
-
-    fn remove(&self) {
-        let quiet = |args: &[&str]| {
-            let _ = Command::new("ip")
-                .args(args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        };
-        quiet(&["-n", &self.host_ns, "link", "del", &self.host_if]);
-        quiet(&["netns", "del", &self.host_ns]);
-        quiet(&["netns", "del", &self.feed_ns]);
-    }
-}
-
-impl Drop for Topology {
-    fn drop(&mut self) {
-        self.remove();
-        let listed = Command::new("ip").args(["netns", "list"]).output();
-        if let Ok(o) = listed {
-            let s = String::from_utf8_lossy(&o.stdout);
-            if s.contains(&self.host_ns) || s.contains(&self.feed_ns) {
-                eprintln!("warning: namespaces still listed after cleanup:\n{s}");
-            }
-        }
-    }
-}
 
 /// Sends `payloads` as UDP datagrams to GROUP:FEED_PORT from a socket in the
 /// namespace `ns`, on a thread of its own that enters the namespace (setns
@@ -245,24 +146,9 @@ fn attempt(
 
 #[test]
 fn veth_multicast_feed_to_fix_capture() {
-    if std::env::var_os("TICKWIRE_SKIP_NETNS").is_some_and(|v| v == "1") {
-        eprintln!("TICKWIRE_SKIP_NETNS=1: veth test skipped");
+    if !netns_test_enabled("veth test") {
         return;
     }
-    let netns_ok = Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .map(|o| o.status.success());
-    assert!(
-        matches!(netns_ok, Ok(true)),
-        "this test needs `ip netns` (iproute2) and root to build a veth pair between two \
-         network namespaces ({netns_ok:?}); set TICKWIRE_SKIP_NETNS=1 to skip it"
-    );
-    let tcpdump_ok = Command::new("tcpdump").arg("--version").output().is_ok();
-    assert!(
-        tcpdump_ok,
-        "this test needs tcpdump (apt-get install tcpdump)"
-    );
 
     let t0 = Instant::now();
     let dir = TempDir::new("veth");
@@ -295,7 +181,7 @@ fn veth_multicast_feed_to_fix_capture() {
     let want = fix_messages("replayer", &rep.fix);
     assert!(want.len() > 200, "only {} FIX messages", want.len());
 
-    let topo = Topology::create();
+    let topo = Topology::create(&format!("{FEED_ADDR}/24"));
     // The kernel path may drop a frame under load (veth backlog, af_packet
     // ring); that is not the host's doing, so a run that saw fewer frames
     // than were sent is retried, slower.

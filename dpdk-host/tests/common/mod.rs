@@ -1,5 +1,5 @@
 //! Helpers shared by the host's integration tests (`host_pcap.rs`,
-//! `host_veth.rs`): temporary directories and EAL runtime directories that
+//! `host_veth.rs`, ...): temporary directories and EAL runtime directories that
 //! clean up after themselves, running the real `tickwire` binary with a
 //! timeout, the generator and the replayer, an independent FIX 4.4 parser
 //! (BodyLength and CheckSum recomputed here), and an independent
@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tickwire::pcap::PcapReader;
+
+pub mod netns;
 
 /// The release binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_tickwire");
