@@ -255,19 +255,26 @@ fn run_with_eal(
         None => (None, 0..0),
     };
     // Extra RX queues get frames (the device spreads flows over all of
-    // them): the control plane polls those of its port; elsewhere nobody can.
-    for (extra, port, polled) in [(&rx_extra, rx_id, ctl_on_rx), (&tx_extra, tx_id, ctl_on_tx)] {
-        if !extra.is_empty() {
-            eprintln!(
-                "tickwire: warning: port {port} ({}) needs as many RX as TX queues; its RX queue(s) {extra:?} {}",
-                eal.port_name(port).unwrap_or_default(),
-                if polled {
-                    "are polled by the control plane (feed frames landing there are not seen by the engine)"
-                } else {
-                    "are not polled (frames landing there are lost)"
-                }
-            );
-        }
+    // them): those of the RX port are polled by the first worker in turn
+    // with its own (feed frames there reach the engine; the rest is
+    // forwarded to the control plane as usual); those of a separate TX port
+    // by the control plane when it runs there; elsewhere nobody can.
+    if !rx_extra.is_empty() {
+        eprintln!(
+            "tickwire: note: port {rx_id} ({}) needs as many RX as TX queues; worker 0 also polls its RX queue(s) {rx_extra:?}",
+            eal.port_name(rx_id).unwrap_or_default(),
+        );
+    }
+    if !tx_extra.is_empty() {
+        eprintln!(
+            "tickwire: warning: port {tx_id} ({}) needs as many RX as TX queues; its RX queue(s) {tx_extra:?} {}",
+            eal.port_name(tx_id).unwrap_or_default(),
+            if ctl_on_tx {
+                "are polled by the control plane"
+            } else {
+                "are not polled (frames landing there are lost)"
+            }
+        );
     }
     let mut ctl_port_own = match (ctl_own, ctl_pool) {
         (Some(id), Some(pool)) => {
@@ -500,6 +507,14 @@ fn run_with_eal(
                 },
             }),
             rxq_b: rxq_b.take(),
+            rxq_extra: if q == 0 {
+                rx_extra
+                    .clone()
+                    .map(|x| rx_port.rx_queue(x).context("extra RX queue"))
+                    .collect::<Result<Vec<_>>>()?
+            } else {
+                Vec::new()
+            },
         });
     }
 
@@ -518,13 +533,7 @@ fn run_with_eal(
                 Some(r) => RxSource::ring(r.ring().consumer().context("forwarding ring consumer")?),
                 None => RxSource::queue(port.rx_queue(0).context("control RX queue")?),
             };
-            let extra = if ctl_on_rx {
-                rx_extra.clone()
-            } else if ctl_on_tx {
-                tx_extra.clone()
-            } else {
-                0..0
-            };
+            let extra = if ctl_on_tx { tx_extra.clone() } else { 0..0 };
             for q in extra {
                 rx = rx.and_queue(port.rx_queue(q).context("control RX queue")?);
             }

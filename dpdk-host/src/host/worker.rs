@@ -146,6 +146,9 @@ pub struct WorkerContext<'q, 'e> {
     pub feed: Option<FeedSetup>,
     /// Line B's own port's RX queue, polled in turn with `rxq`.
     pub rxq_b: Option<RxQueue<'q, 'e>>,
+    /// More RX queues of the RX port (a device that needs as many RX as
+    /// TX queues spreads flows over them too), polled in turn.
+    pub rxq_extra: Vec<RxQueue<'q, 'e>>,
 }
 
 /// A latency histogram in TSC cycles: up to 10 s at 3 significant digits,
@@ -173,6 +176,7 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         mut release,
         feed,
         mut rxq_b,
+        mut rxq_extra,
     } = ctx;
     let store = Storage {
         orders: &mut storage.orders,
@@ -186,7 +190,10 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         (Some(setup), Some(slots)) => Some(FeedWorker::new(setup, slots)?),
         _ => None,
     };
-    let mut from_b = false;
+    let mut from_b;
+    // Sources polled in turn: the RX queue, line B's port, extra queues.
+    let sources = 1 + usize::from(rxq_b.is_some()) + rxq_extra.len();
+    let mut source = 0usize;
     let mut latency = histogram(tsc_hz)?;
     let mut burst_cycles = histogram(tsc_hz)?;
     let mut stall_cycles = histogram(tsc_hz)?;
@@ -206,11 +213,22 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
     };
 
     loop {
-        // Line B's own port, if any, is polled in turn with the RX queue.
-        from_b = rxq_b.is_some() && !from_b;
-        let n = match (from_b, rxq_b.as_mut()) {
-            (true, Some(qb)) => qb.rx_burst(&mut rx),
-            _ => rxq.rx_burst(&mut rx),
+        // Line B's own port and extra queues, if any, are polled in turn
+        // with the RX queue.
+        let n = if sources == 1 {
+            from_b = false;
+            rxq.rx_burst(&mut rx)
+        } else {
+            source = if source + 1 == sources { 0 } else { source + 1 };
+            from_b = source == 1 && rxq_b.is_some();
+            match (source, rxq_b.as_mut()) {
+                (0, _) => rxq.rx_burst(&mut rx),
+                (1, Some(qb)) => qb.rx_burst(&mut rx),
+                (i, qb) => {
+                    let k = i - 1 - usize::from(qb.is_some());
+                    rxq_extra.get_mut(k).map_or(0, |q| q.rx_burst(&mut rx))
+                }
+            }
         };
         let now = dpdk::rdtsc();
         if n > 0 && fw.is_some() {
