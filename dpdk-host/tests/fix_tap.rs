@@ -627,7 +627,17 @@ fn slow_consumer() {
     python();
     let dir = TempDir::new("fixtap-slow");
     let inp = input(&dir, "big", 200_000);
-    let host = Host::start(&dir, 2, &inp.pcap, &["--fix-tx-buffer", "65536"]);
+    // A long grace (1 s, not 50 ms): the publisher waits that long for a
+    // session that cannot take a boundary, so the feed is paced by the
+    // (Python) normal subscriber and still flows when the slow one
+    // subscribes, whatever the load; the slow one holds it 1 s, is then
+    // conflated on its own, and logged out after two HeartBtInt.
+    let host = Host::start(
+        &dir,
+        2,
+        &inp.pcap,
+        &["--fix-tx-buffer", "65536", "--slow-consumer-grace", "1s"],
+    );
     host.ping();
     let ip = host.ip.clone();
     let mut request = String::from(
@@ -664,7 +674,7 @@ fn slow_consumer() {
                 "--rcvbuf",
                 "4096",
                 "--stop-reading-after",
-                "20000",
+                "10000",
                 "--keepalive",
                 "35=0|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|",
                 "--keepalive-every",
