@@ -191,5 +191,98 @@ fn whole_engine(c: &mut Criterion) {
     black_box(fix_bytes);
 }
 
-criterion_group!(benches, book, vwap, fix, whole_engine);
+/// What lines mode costs: the same MoldUDP64 packets (a generated pcap,
+/// 1M messages, 50 symbols, snapshots encoded) through the engine's own
+/// sequencing (`on_frame`), and through `feed::Sequencer` (one line, and
+/// two lines where every packet also arrives on B and is dropped as a
+/// duplicate) in front of the engine.
+fn feed(c: &mut Criterion) {
+    use tickwire_core::engine::EngineDeliver;
+    use tickwire_core::feed::{FeedConfig, Held, Line, Sequencer};
+    use tickwire_core::wire::{classify_frame, Frame};
+    let gen = GenConfig {
+        seed: 3,
+        symbols: 50,
+        messages: 1_000_000,
+        ..GenConfig::default()
+    };
+    let mut pcap = Vec::new();
+    generate(&gen, None::<Vec<u8>>, Some(&mut pcap), None).expect("generator");
+    let frames: Vec<&[u8]> = tickwire::pcap::PcapReader::new(&pcap)
+        .expect("pcap")
+        .map(|r| r.expect("record").data)
+        .collect();
+    let packets: Vec<&[u8]> = frames
+        .iter()
+        .filter_map(|f| match classify_frame(f, &[26400]) {
+            Ok(Frame::Mold { packet, .. }) => Some(packet.into_inner()),
+            _ => None,
+        })
+        .collect();
+    let cfg = EngineConfig {
+        max_orders: 1 << 20,
+        max_levels: 1 << 20,
+        max_locates: 64,
+        ..EngineConfig::default()
+    };
+    let mut storage = HeapStorage::new(&cfg).expect("storage");
+    let mut s = FixSession::new(b"TICKWIRE", b"CLIENT", TimePrecision::Millis).expect("session");
+    let mut buf = [0u8; 512];
+    let mut fix_bytes = 0usize;
+    let mut slots: Vec<Option<Held<&[u8]>>> = (0..4096).map(|_| None).collect();
+    let mut g = c.benchmark_group("feed");
+    g.throughput(Throughput::Elements(gen.messages));
+    g.sample_size(10);
+    g.bench_function("engine_sequencing", |b| {
+        b.iter_batched(
+            || (),
+            |()| {
+                let mut sink = |snap: &Snapshot<'_>| {
+                    fix_bytes += s.encode_snapshot(snap, 0, &mut buf).unwrap_or(0);
+                };
+                let mut eng = Engine::new(&cfg, storage.storage()).expect("engine");
+                for f in &frames {
+                    let _ = eng.on_frame(f, &[26400], &mut sink);
+                }
+                eng.counters().messages_applied
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    for (name, lines) in [("sequencer_line_a", 1u8), ("sequencer_a_and_b", 2)] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || (),
+                |()| {
+                    let mut sink = |snap: &Snapshot<'_>| {
+                        fix_bytes += s.encode_snapshot(snap, 0, &mut buf).unwrap_or(0);
+                    };
+                    let mut eng = Engine::new(&cfg, storage.storage()).expect("engine");
+                    let feed = FeedConfig {
+                        lines,
+                        ..FeedConfig::SINGLE
+                    };
+                    let mut seq = Sequencer::new(feed, &mut slots);
+                    for (i, p) in packets.iter().enumerate() {
+                        let mut d = EngineDeliver {
+                            engine: &mut eng,
+                            sink: &mut sink,
+                        };
+                        let t = i as u64 * 1_000;
+                        let _ = seq.on_packet(t, Line::A, *p, &mut d);
+                        if lines == 2 {
+                            let _ = seq.on_packet(t + 100, Line::B, *p, &mut d);
+                        }
+                    }
+                    eng.counters().messages_applied
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+    black_box(fix_bytes);
+}
+
+criterion_group!(benches, book, vwap, fix, whole_engine, feed);
 criterion_main!(benches);

@@ -84,8 +84,11 @@ for s in "${SHAPES[@]}"; do
   eng_mb=$(((orders * 64) / 1048576 + 64))
   mbufs=262143
   while [ "$mbufs" -lt $((frames + 8192)) ]; do mbufs=$((mbufs * 2 + 1)); done
+  # Line B's port takes its mbufs from the same pool: twice the frames.
+  mbufs_ab=$mbufs
+  while [ "$mbufs_ab" -lt $((2 * frames + 8192)) ]; do mbufs_ab=$((mbufs_ab * 2 + 1)); done
   one_mb=$((eng_mb + mbufs * 23 / 10240 + 512))
-  two_mb=$((eng_mb + mbufs * 46 / 10240 + 768))
+  two_mb=$((eng_mb + mbufs_ab * 23 / 10240 + 768))
   cat "$base.pcap" >/dev/null
   echo "== perf-lines: ${s} symbols, $frames frames"
   for r in $(seq 1 "$RUNS"); do
@@ -97,7 +100,7 @@ for s in "${SHAPES[@]}"; do
       --exit-on-end-of-session --mbufs "$mbufs" --line-a net_pcap0 "${tables[@]}"
     run_host "${s}-linesAB-$r" "$two_mb" "$PERF/${s}-linesAB-$r.json" \
       "net_pcap0,rx_pcap=$base.pcap,infinite_rx=1" "net_pcap1,rx_pcap=$base.pcap,infinite_rx=1" -- \
-      --exit-on-end-of-session --mbufs "$mbufs" --line-b net_pcap1 "${tables[@]}"
+      --exit-on-end-of-session --mbufs "$mbufs_ab" --line-b net_pcap1 "${tables[@]}"
     for v in classic linesA linesAB; do
       a="$(json "$PERF/${s}-$v-$r.json" messages.applied)"
       [ "$a" = "$MESSAGES" ] || { echo "perf-lines: $v run $r applied $a of $MESSAGES" >&2; exit 1; }
