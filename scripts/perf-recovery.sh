@@ -58,6 +58,7 @@ trap cleanup EXIT
 for G in 1 100 10000; do
   # Spacing: room for the feed to run clean between gaps.
   SPACING=$((G * 20 > 4000 ? G * 20 : 4000))
+  [ "$G" = 1 ] && SPACING=1000
   MESSAGES=$((SPACING * (GAPS + 2)))
   day="$PERF/day-$G"
   "$BIN" gen --seed 9 --symbols 50 --messages "$MESSAGES" --format binfile --out "$day" --quiet
@@ -85,10 +86,13 @@ for G in 1 100 10000; do
   sleep 1
   # Drop ranges drop the whole packets carrying them: for 1-message gaps
   # the feed is cut one message per packet, else ~40 per packet.
+  # (one packet per message: a twentieth of the rate, or the tap drops
+  # packets on both lines at once).
   cut=()
-  [ "$G" = 1 ] && cut=(--max-messages 1)
+  rate=$RATE
+  [ "$G" = 1 ] && { cut=(--max-messages 1); rate=$((RATE / 20)); }
   "$BIN" send "$day.itch" --session "$SESSION" --line-a 233.54.12.111:26400 \
-    --line-b 233.54.12.112:26400 --bind 10.77.0.1 --rate "$RATE" "${cut[@]}" \
+    --line-b 233.54.12.112:26400 --bind 10.77.0.1 --rate "$rate" "${cut[@]}" \
     --drop-a "$ranges" --drop-b "$ranges" --end-of-session --linger 3s \
     --stats-json "$PERF/send-$G.json" >"$PERF/send-$G.log"
   for _ in $(seq 1 300); do kill -0 "$HOST" 2>/dev/null || break; sleep 0.1; done
@@ -98,7 +102,7 @@ for G in 1 100 10000; do
   kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; SRV=""
   ip route del 224.0.0.0/4 dev "$TAP" 2>/dev/null || true
   rm -rf "/var/run/dpdk/$prefix"
-  python3 - "$stats" "$G" "$GAPS" "$MESSAGES" "$RATE" <<'EOF' | tee -a "$REPORT"
+  python3 - "$stats" "$G" "$GAPS" "$MESSAGES" "$rate" <<'EOF' | tee -a "$REPORT"
 import json, sys
 st, g, gaps, messages, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 j = json.load(open(st))

@@ -511,8 +511,12 @@ impl<'s, P: AsRef<[u8]>> Sequencer<'s, P> {
                 g.packets = 0;
             }
             if line == Line::Recovery {
+                // The server answers: ask for the rest now, and a lost
+                // answer later is retried after the first timeout again,
+                // not a backoff grown over hundreds of partial answers.
                 g.next_request_ns = now_ns;
                 g.attempts = 0;
+                g.retries = 0;
             }
         }
     }
