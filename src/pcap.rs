@@ -397,6 +397,40 @@ impl MappedPcap {
     }
 }
 
+/// Copies a pcap of MoldUDP64 frames, leaving out the data packets (those
+/// with messages, numbered from 0 in file order, on `ports`) for which
+/// `drop` says so, and shifting every capture time by `shift_ns`: one line
+/// of an A/B pair with its own losses, for tests and demonstrations.
+/// Returns the new pcap (nanosecond timestamps) and how many were dropped.
+pub fn copy_dropping(
+    src: &[u8],
+    ports: &[u16],
+    shift_ns: u64,
+    mut drop: impl FnMut(u64) -> bool,
+) -> anyhow::Result<(Vec<u8>, u64)> {
+    let r = PcapReader::new(src).map_err(|e| anyhow::anyhow!("pcap: {e}"))?;
+    let res = r.header().resolution;
+    let mut w = PcapWriter::ethernet(Vec::new(), TsResolution::Nanos)?;
+    let (mut i, mut dropped) = (0u64, 0u64);
+    for rec in r {
+        let rec = rec.map_err(|e| anyhow::anyhow!("pcap: {e}"))?;
+        if let Ok(tickwire_core::wire::Frame::Mold { packet, .. }) =
+            tickwire_core::wire::classify_frame(rec.data, ports)
+        {
+            if packet.message_count() > 0 {
+                let d = drop(i);
+                i += 1;
+                if d {
+                    dropped += 1;
+                    continue;
+                }
+            }
+        }
+        w.write_packet_ns(rec.ts_nanos(res) + shift_ns, rec.data)?;
+    }
+    Ok((w.into_inner(), dropped))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

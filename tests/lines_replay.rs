@@ -6,8 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use tickwire::gen::{generate, GenConfig};
-use tickwire::pcap::{PcapReader, PcapWriter, TsResolution};
-use tickwire_core::wire::{classify_frame, Frame};
 
 fn tmpdir(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -41,31 +39,13 @@ fn gen(dir: &Path) -> (PathBuf, PathBuf) {
     (bp, pp)
 }
 
-/// Copies `src` to `dst` without the MoldUDP64 packets for which `drop`
-/// (packet index among MoldUDP64 packets) says so, shifting capture times
-/// by `shift_ns`. Returns the number of packets dropped.
+/// `src` as one line of a pair: without the MoldUDP64 data packets (by
+/// index) that `drop` selects, capture times shifted by `shift_ns`.
 fn impair(src: &Path, dst: &Path, shift_ns: u64, drop: impl Fn(u64) -> bool) -> u64 {
-    let data = std::fs::read(src).unwrap();
-    let r = PcapReader::new(&data).unwrap();
-    let res = r.header().resolution;
-    let mut w = PcapWriter::ethernet(Vec::new(), TsResolution::Nanos).unwrap();
-    let (mut i, mut dropped) = (0u64, 0u64);
-    for rec in r {
-        let rec = rec.unwrap();
-        if let Ok(Frame::Mold { packet, .. }) = classify_frame(rec.data, &[26400]) {
-            if packet.message_count() > 0 {
-                let d = drop(i);
-                i += 1;
-                if d {
-                    dropped += 1;
-                    continue;
-                }
-            }
-        }
-        w.write_packet_ns(rec.ts_nanos(res) + shift_ns, rec.data)
+    let (bytes, dropped) =
+        tickwire::pcap::copy_dropping(&std::fs::read(src).unwrap(), &[26400], shift_ns, drop)
             .unwrap();
-    }
-    std::fs::write(dst, w.into_inner()).unwrap();
+    std::fs::write(dst, bytes).unwrap();
     dropped
 }
 

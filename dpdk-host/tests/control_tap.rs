@@ -15,47 +15,14 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::tap::*;
 use common::*;
 use serde_json::Value;
 
 const FIX_PORT: u16 = 9878;
 const MAX_SESSIONS: usize = 6;
-
-fn tun_available() -> bool {
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        eprintln!("/dev/net/tun is missing: control-plane tap tests skipped");
-        return false;
-    }
-    true
-}
-
-/// A per-process subnet 10.77.N.0/24 (N differs for each test and for
-/// concurrent runs of this file) and a tap name of at most 15 bytes.
-fn subnet(which: u32) -> (u32, String) {
-    let n = 10 + (std::process::id() % 80) * 3 + which;
-    (n, format!("twc{}{which}", std::process::id() % 100_000))
-}
-
-fn run_tool(cmd: &mut Command) -> Finished {
-    run_with_timeout(cmd, Duration::from_secs(30))
-}
-
-/// Waits for the tap to appear, gives its kernel side `.1/24` and brings it up.
-fn configure_kernel_side(iface: &str, net: u32) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !run_tool(Command::new("ip").args(["link", "show", iface]))
-        .status
-        .success()
-    {
-        assert!(Instant::now() < deadline, "tap {iface} never appeared");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    run_tool(Command::new("ip").args(["addr", "add", &format!("10.77.{net}.1/24"), "dev", iface]))
-        .assert_success("ip addr add");
-    run_tool(Command::new("ip").args(["link", "set", iface, "up"])).assert_success("ip link up");
-}
 
 /// The MAC the host printed for its control plane.
 fn control_mac(host: &Guarded) -> String {
@@ -218,7 +185,7 @@ fn eal_args(prefix: &EalPrefix, vdevs: &[String]) -> Vec<String> {
 }
 
 fn run_case(tag: &str, which: u32, extra_vdevs: Vec<String>, app: &[&str], ring: bool) {
-    let (net, iface) = subnet(which);
+    let (net, iface) = subnet("twc", which);
     let dir = TempDir::new(tag);
     let prefix = EalPrefix::new(tag);
     let stats = dir.join("stats.json");
@@ -241,7 +208,7 @@ fn run_case(tag: &str, which: u32, extra_vdevs: Vec<String>, app: &[&str], ring:
     host.wait_for_line("control plane on port", Duration::from_secs(60))
         .unwrap_or_else(|e| panic!("{e}"));
     let mac = control_mac(&host);
-    configure_kernel_side(&iface, net);
+    configure_kernel_side(&iface, &format!("10.77.{net}.1/24"));
     let connects = exercise(&iface, net, &mac);
     host.interrupt();
     let (ok, text) = host.wait(Duration::from_secs(30));
@@ -267,7 +234,7 @@ fn pcap_feed(dir: &TempDir) -> String {
 /// Control plane on the feed's RX port: frames reach it through the ring.
 #[test]
 fn tap_control_plane_through_the_workers_ring() {
-    if !tun_available() {
+    if !tun_available("control-plane tap tests") {
         return;
     }
     run_case("ctlring", 0, Vec::new(), &["--rx-port", "net_tap0"], true);
@@ -276,7 +243,7 @@ fn tap_control_plane_through_the_workers_ring() {
 /// Control plane on a port of its own, polled directly, next to a pcap feed.
 #[test]
 fn tap_control_plane_on_its_own_port() {
-    if !tun_available() {
+    if !tun_available("control-plane tap tests") {
         return;
     }
     let dir = TempDir::new("ctlport-feed");
@@ -293,7 +260,7 @@ fn tap_control_plane_on_its_own_port() {
 /// RX queue and sends on a TX queue past the workers' ones.
 #[test]
 fn tap_control_plane_on_the_tx_port() {
-    if !tun_available() {
+    if !tun_available("control-plane tap tests") {
         return;
     }
     let dir = TempDir::new("ctltx-feed");

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::tap::*;
 use common::*;
 use serde_json::Value;
 
@@ -30,14 +31,6 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn tun_available() -> bool {
-    if !Path::new("/dev/net/tun").exists() {
-        eprintln!("/dev/net/tun is missing: FIX-over-tap tests skipped");
-        return false;
-    }
-    true
 }
 
 fn root() -> PathBuf {
@@ -62,17 +55,6 @@ fn python() -> PathBuf {
         py.display()
     );
     py
-}
-
-/// A per-process subnet 10.79.N.0/24 and tap name (other than
-/// control_tap.rs's 10.77.N and `twc`, so both files can run at once).
-fn subnet(which: u32) -> (u32, String) {
-    let n = 10 + (std::process::id() % 80) * 3 + which;
-    (n, format!("twf{}{which}", std::process::id() % 100_000))
-}
-
-fn run_tool(cmd: &mut Command) -> Finished {
-    run_with_timeout(cmd, Duration::from_secs(30))
 }
 
 /// A generated input and its symbols file (one a line).
@@ -122,7 +104,7 @@ struct Host {
 
 impl Host {
     fn start(dir: &TempDir, which: u32, pcap: &Path, extra: &[&str]) -> Host {
-        let (net, iface) = subnet(which);
+        let (net, iface) = subnet("twf", which);
         let prefix = EalPrefix::new(&format!("fixtap{which}"));
         let ip = format!("10.79.{net}.2");
         let stats = dir.join(format!("host{which}.json"));
@@ -170,24 +152,7 @@ impl Host {
         let mut proc = Guarded::spawn(&mut cmd);
         proc.wait_for_line("control plane on port", Duration::from_secs(60))
             .unwrap_or_else(|e| panic!("{e}"));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !run_tool(Command::new("ip").args(["link", "show", &iface]))
-            .status
-            .success()
-        {
-            assert!(Instant::now() < deadline, "tap {iface} never appeared");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        run_tool(Command::new("ip").args([
-            "addr",
-            "add",
-            &format!("10.79.{net}.1/24"),
-            "dev",
-            &iface,
-        ]))
-        .assert_success("ip addr add");
-        run_tool(Command::new("ip").args(["link", "set", &iface, "up"]))
-            .assert_success("ip link up");
+        configure_kernel_side(&iface, &format!("10.79.{net}.1/24"));
         Host {
             proc,
             ip,
@@ -362,7 +327,7 @@ const LOGON: &str = "35=A|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|98=0|108=30|14
 /// same sequence of snapshots.
 #[test]
 fn equal_streams() {
-    if !tun_available() {
+    if !tun_available("FIX-over-tap tests") {
         return;
     }
     let _one = serial();
@@ -482,7 +447,7 @@ fn equal_streams() {
 /// a raw client sending garbage then a TestRequest.
 #[test]
 fn sessions() {
-    if !tun_available() {
+    if !tun_available("FIX-over-tap tests") {
         return;
     }
     let _one = serial();
@@ -620,7 +585,7 @@ fn sessions() {
 /// then either rule may close it first).
 #[test]
 fn slow_consumer() {
-    if !tun_available() {
+    if !tun_available("FIX-over-tap tests") {
         return;
     }
     let _one = serial();

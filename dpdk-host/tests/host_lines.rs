@@ -13,34 +13,15 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
-use tickwire::pcap::{PcapReader, PcapWriter, TsResolution};
-use tickwire_core::wire::{classify_frame, Frame};
 
 const ENGINE: [&str; 4] = ["--max-orders", "100000", "--max-levels", "200000"];
 
-/// Copies `src` to `dst` without the MoldUDP64 data packets (by index) that
-/// `drop` selects. Returns how many were dropped.
+/// `src` without the MoldUDP64 data packets (by index) that `drop`
+/// selects.
 fn impair(src: &Path, dst: &Path, drop: impl Fn(u64) -> bool) -> u64 {
-    let data = std::fs::read(src).unwrap();
-    let r = PcapReader::new(&data).unwrap();
-    let res = r.header().resolution;
-    let mut w = PcapWriter::ethernet(Vec::new(), TsResolution::Nanos).unwrap();
-    let (mut i, mut dropped) = (0u64, 0u64);
-    for rec in r {
-        let rec = rec.unwrap();
-        if let Ok(Frame::Mold { packet, .. }) = classify_frame(rec.data, &[26400]) {
-            if packet.message_count() > 0 {
-                let d = drop(i);
-                i += 1;
-                if d {
-                    dropped += 1;
-                    continue;
-                }
-            }
-        }
-        w.write_packet_ns(rec.ts_nanos(res), rec.data).unwrap();
-    }
-    std::fs::write(dst, w.into_inner()).unwrap();
+    let (bytes, dropped) =
+        tickwire::pcap::copy_dropping(&std::fs::read(src).unwrap(), &[26400], 0, drop).unwrap();
+    std::fs::write(dst, bytes).unwrap();
     dropped
 }
 

@@ -25,43 +25,10 @@ use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::tap::*;
 use common::*;
 use serde_json::Value;
 use tickwire::pcap::PcapReader;
-
-fn tun_available() -> bool {
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        eprintln!("/dev/net/tun is missing: IGMP tap tests skipped");
-        return false;
-    }
-    true
-}
-
-/// A per-process subnet 10.78.N.0/24 (N differs for each test and for
-/// concurrent runs of this file) and a tap name of at most 15 bytes.
-fn subnet(which: u32) -> (u32, String) {
-    let n = 10 + (std::process::id() % 80) * 3 + which;
-    (n, format!("twi{}{which}", std::process::id() % 100_000))
-}
-
-fn run_tool(cmd: &mut Command) -> Finished {
-    run_with_timeout(cmd, Duration::from_secs(30))
-}
-
-/// Waits for the tap to appear, gives its kernel side `.1/24` and brings it up.
-fn configure_kernel_side(iface: &str, net: u32) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !run_tool(Command::new("ip").args(["link", "show", iface]))
-        .status
-        .success()
-    {
-        assert!(Instant::now() < deadline, "tap {iface} never appeared");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    run_tool(Command::new("ip").args(["addr", "add", &format!("10.78.{net}.1/24"), "dev", iface]))
-        .assert_success("ip addr add");
-    run_tool(Command::new("ip").args(["link", "set", iface, "up"])).assert_success("ip link up");
-}
 
 fn eal_args(prefix: &EalPrefix, iface: &str) -> Vec<String> {
     [
@@ -227,10 +194,10 @@ fn stop(host: &mut Guarded) -> String {
 
 #[test]
 fn tap_igmp_join_queries_and_leave() {
-    if !tun_available() {
+    if !tun_available("IGMP tap tests") {
         return;
     }
-    let (net, iface) = subnet(0);
+    let (net, iface) = subnet("twi", 0);
     let dir = TempDir::new("igmp");
     let prefix = EalPrefix::new("igmp");
     let stats = dir.join("stats.json");
@@ -259,7 +226,7 @@ fn tap_igmp_join_queries_and_leave() {
     );
     host.wait_for_line("multicast groups joined", Duration::from_secs(60))
         .unwrap_or_else(|e| panic!("{e}"));
-    configure_kernel_side(&iface, net);
+    configure_kernel_side(&iface, &format!("10.78.{net}.1/24"));
     std::thread::sleep(Duration::from_millis(500));
 
     // General query, Max Response Time 1 s: smoltcp spreads the two reports
@@ -356,10 +323,10 @@ fn tap_igmp_join_queries_and_leave() {
 
 #[test]
 fn tap_rerequest_datagram_reaches_the_server() {
-    if !tun_available() {
+    if !tun_available("IGMP tap tests") {
         return;
     }
-    let (net, iface) = subnet(1);
+    let (net, iface) = subnet("twi", 1);
     let dir = TempDir::new("rereq");
     let prefix = EalPrefix::new("rereq");
     let stats = dir.join("stats.json");
@@ -394,7 +361,7 @@ fn tap_rerequest_datagram_reaches_the_server() {
     host.wait_for_line("re-requests from UDP port", Duration::from_secs(60))
         .unwrap_or_else(|e| panic!("{e}"));
     let started = Instant::now();
-    configure_kernel_side(&iface, net);
+    configure_kernel_side(&iface, &format!("10.78.{net}.1/24"));
 
     let mut buf = [0u8; 64];
     let (n, from) = server

@@ -19,6 +19,7 @@ use serde_json::Value;
 use tickwire::pcap::PcapReader;
 
 pub mod netns;
+pub mod tap;
 
 /// The release binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_tickwire");
