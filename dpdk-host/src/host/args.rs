@@ -23,8 +23,19 @@ use crate::control::ControlSettings;
 ///   --vdev net_pcap1,tx_pcap=fix.pcap -- --rx-port net_pcap0 --tx-port
 ///   net_pcap1 --idle-exit 1s
 #[derive(Debug, Parser)]
-#[command(name = "tickwire [EAL args] --", version, verbatim_doc_comment)]
+#[command(
+    name = "tickwire [EAL args] --",
+    version,
+    verbatim_doc_comment,
+    args_override_self = true
+)]
 pub struct HostArgs {
+    /// Read app arguments (and, as `eal = [...]`, EAL arguments) from this
+    /// TOML file; the command line overrides it. Keys are the options' long
+    /// names, tables group them (`[fix] listen = ...` is --fix-listen); see
+    /// docs/config.md and the README's deployment section.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// RX port, by DPDK device name (net_pcap0, 0000:3b:00.0) or port id.
     #[arg(long, default_value = "0")]
     pub rx_port: String,

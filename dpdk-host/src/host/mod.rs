@@ -2,6 +2,7 @@
 //! engine per RX queue, FIX out through a TX port, a final report.
 
 pub mod args;
+pub mod config;
 pub mod feed;
 pub mod out_sink;
 pub mod publisher;
@@ -32,10 +33,26 @@ use tx::{OutputAddress, TxSink};
 use worker::{LiveStats, WorkerContext, WorkerReport, WorkerStorage};
 
 /// Splits `tickwire [EAL args] -- [app args]` into the app args.
+/// `tickwire --config FILE [app args]` (no `--`) is app args only: the
+/// EAL arguments then come from the file.
 fn app_args(argv: &[String]) -> &[String] {
     match argv.iter().position(|a| a == "--") {
         Some(i) => &argv[i + 1..],
+        None if starts_with_config(argv) => &argv[1..],
         None => &[],
+    }
+}
+
+fn starts_with_config(argv: &[String]) -> bool {
+    argv.get(1)
+        .is_some_and(|a| a == "--config" || a.starts_with("--config="))
+}
+
+/// Whether the command line gives EAL arguments (anything before `--`).
+fn has_eal_args(argv: &[String]) -> bool {
+    match argv.iter().position(|a| a == "--") {
+        Some(i) => i > 1,
+        None => !starts_with_config(argv) && argv.len() > 1,
     }
 }
 
@@ -95,9 +112,38 @@ pub fn run(argv: &[String]) -> Result<()> {
 /// [`run`], calling `hook` on every turn of the main lcore's loop while the
 /// control plane (`--ip`) runs.
 pub fn run_with_hook(argv: &[String], hook: &mut ControlHook<'_>) -> Result<()> {
-    let app = app_args(argv);
+    let cli_app = app_args(argv);
+    // --config: the file's app arguments first, the command line's win;
+    // its `eal = [...]` when the command line has no EAL arguments.
+    let file = match config::config_path(cli_app) {
+        Some(p) => Some(config::ConfigFile::load(&p).map_err(|e| anyhow!("{e}"))?),
+        None => None,
+    };
+    let merged;
+    let app: &[String] = match &file {
+        Some(f) => {
+            merged = config::merge(f, cli_app).map_err(|e| anyhow!("{e}"))?;
+            &merged
+        }
+        None => cli_app,
+    };
     let Some(args) = tickwire::cli::parse::<HostArgs>("tickwire [EAL args] --", app)? else {
         return Ok(());
+    };
+    let eal_argv: Vec<String>;
+    let argv: &[String] = match &file {
+        Some(f) if !f.eal.is_empty() && !has_eal_args(argv) => {
+            eal_argv = argv
+                .iter()
+                .take(1)
+                .cloned()
+                .chain(f.eal.iter().cloned())
+                .chain(std::iter::once("--".to_string()))
+                .chain(app.iter().cloned())
+                .collect();
+            &eal_argv
+        }
+        _ => argv,
     };
     let engine_cfg = args.engine_config();
     let sizes = engine_cfg
