@@ -123,8 +123,9 @@ stage() {
   for p in "${PMDS[@]}"; do
     f="$PMD_DIR/librte_$p.so"
     [ -e "$f" ] || { echo "image: PMD $p not found ($f)" >&2; exit 1; }
-    # In the plugin dir only the unversioned link, pointing at the library in
-    # /usr/lib/<arch> (the EAL loads *.so and *.so.23.0 there: one entry each).
+    # As on the host: Debian keeps the PMD files in the plugin dir and links
+    # their /usr/lib/<arch> names into it. The EAL dlopen()s every *.so and
+    # *.so.23.0 there; both names are one file, which the loader maps once.
     ln -s "../../librte_$p.so.23" "$RFS$PMD_DIR/librte_$p.so"
     libs+=("/usr/lib/$ARCH_LIB/librte_$p.so.23")
     mapfile -t -O "${#libs[@]}" libs < <(closure "$f")
