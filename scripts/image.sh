@@ -154,10 +154,16 @@ build() {
   need_tools
   stage
   cp docker/Containerfile "$STAGE/Containerfile"
+  local old new
+  old=$(buildah_ images --quiet --no-trunc "$IMAGE" 2>/dev/null || true)
   log "buildah bud $IMAGE"
   buildah_ bud --quiet --isolation chroot -f "$STAGE/Containerfile" -t "$IMAGE" \
     --label "org.opencontainers.image.revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
     "$STAGE" >/dev/null
+  # A rebuild leaves the previous image untagged: remove it (idempotent runs
+  # do not pile up images).
+  new=$(buildah_ images --quiet --no-trunc "$IMAGE")
+  if [ -n "$old" ] && [ "$old" != "$new" ]; then buildah_ rmi "$old" >/dev/null 2>&1 || true; fi
   local size
   size=$(buildah_ images --format '{{.Size}}' "$IMAGE" | head -n1)
   log "built $IMAGE ($size)"
