@@ -122,6 +122,9 @@ unsafe extern "C" fn stats(
     0
 }
 
+/// One `/tickwire/sessions` entry: name, counters, state.
+type Entry = (String, Vec<(&'static str, u64)>, &'static str);
+
 /// `/tickwire/sessions`.
 unsafe extern "C" fn sessions(
     _cmd: *const c_char,
@@ -135,7 +138,7 @@ unsafe extern "C" fn sessions(
     };
     let mut n = 0;
     for (i, w) in hub.workers().iter().enumerate() {
-        let mut entries: Vec<(String, Vec<(&str, u64)>, &str)> = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
         if w.lines_mode == 1 {
             for s in w.sessions() {
                 let c = &s.counters;
