@@ -15,5 +15,6 @@
 #include <rte_ether.h>
 #include <rte_ethdev.h>
 #include <rte_dev.h>
+#include <rte_telemetry.h>
 
 #include "shim.h"

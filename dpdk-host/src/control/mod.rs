@@ -317,6 +317,12 @@ impl<'q, 'e> ControlPlane<'q, 'e> {
         self.conns.keys().copied()
     }
 
+    /// Whether the FIX acceptor (--fix-listen) has a socket listening now
+    /// (false without one).
+    pub fn fix_listening(&self) -> bool {
+        self.listener.as_ref().is_some_and(|l| l.listening() > 0)
+    }
+
     /// The counters so far.
     pub fn counters(&self) -> ControlCounters {
         ControlCounters {

@@ -224,6 +224,16 @@ pub struct HostArgs {
     pub rerequest: Vec<SocketAddrV4>,
     #[command(flatten)]
     pub recovery: tickwire::feed_args::RecoveryArgs,
+
+    /// Serve Prometheus metrics (/metrics), /livez and /readyz over HTTP on
+    /// [ADDR:]PORT (a kernel TCP socket; a bare port means 127.0.0.1).
+    /// Series are listed in docs/metrics.md.
+    #[arg(long, value_name = "[ADDR:]PORT", value_parser = super::metrics::parse_listen, help_heading = "Metrics and health")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// /readyz fails when a feed session has received nothing (or, without
+    /// lines mode, opened a gap) for this long.
+    #[arg(long, default_value = "5s", value_parser = parse_duration_ns, help_heading = "Metrics and health")]
+    pub stale_after: u64,
 }
 
 impl HostArgs {

@@ -228,6 +228,11 @@ impl<'s, 'e> FeedWorker<'s, 'e> {
         !self.seqs.is_empty() && self.seqs.iter().all(|s| s.ended())
     }
 
+    /// Re-requests the control plane's channel refused.
+    pub fn requests_refused(&self) -> u64 {
+        self.requests.as_ref().map_or(0, RecoveryTx::refused)
+    }
+
     /// The sessions, for the stats.
     pub fn sessions(&self) -> &[Sequencer<'s, MoldMbuf<'e>>] {
         &self.seqs

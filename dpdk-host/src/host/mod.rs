@@ -4,6 +4,7 @@
 pub mod args;
 pub mod config;
 pub mod feed;
+pub mod metrics;
 pub mod out_sink;
 pub mod publisher;
 pub mod record_ring;
@@ -419,6 +420,15 @@ fn run_with_eal(
         .idle_exit
         .map(|ns| (u128::from(ns) * u128::from(tsc_hz) / 1_000_000_000) as u64);
     let live: Vec<LiveStats> = (0..n).map(|_| LiveStats::default()).collect();
+    // Live metrics: a slot per worker, copied at its housekeeping tick,
+    // read by the HTTP server (--metrics-listen) and DPDK telemetry.
+    let hub = std::sync::Arc::new(metrics::Hub::new(
+        n,
+        tsc_hz,
+        Duration::from_nanos(args.stale_after),
+        control.is_some_and(|c| c.fix_listen.is_some()),
+        !on_main,
+    ));
 
     // FIX sessions: a record ring per worker into the publisher on the
     // main lcore.
@@ -561,6 +571,7 @@ fn run_with_eal(
             } else {
                 Vec::new()
             },
+            metrics: Some(&hub.slots[q]),
         });
     }
 
@@ -646,6 +657,45 @@ fn run_with_eal(
         _ => None,
     };
 
+    // Ports as the main lcore reports them (statistics, link).
+    let mut port_list: Vec<(&'static str, &Port<'_>)> = vec![("rx", &rx_port)];
+    if let Some(p) = tx_port_own.as_ref() {
+        port_list.push(("tx", p));
+    }
+    if let Some(p) = ctl_port_own.as_ref() {
+        port_list.push(("control", p));
+    }
+    if let Some(p) = line_b_port.as_ref() {
+        port_list.push(("line_b", p));
+    }
+    let mut metrics_tick = |cp: Option<&ControlPlane<'_, '_>>| {
+        let ports = port_list
+            .iter()
+            .map(|(role, p)| metrics::PortSnap {
+                role,
+                name: eal.port_name(p.id()).unwrap_or_default(),
+                stats: p.stats().ok(),
+                link_up: p.link().is_ok_and(|l| l.up),
+            })
+            .collect();
+        hub.main_tick(ports, cp.map(|c| (c.counters(), c.fix_listening())));
+    };
+    metrics_tick(control_plane.as_ref());
+    let _telemetry = metrics::telemetry::register(std::sync::Arc::clone(&hub))
+        .map_err(|e| anyhow!("DPDK telemetry: {e}"))?;
+    let _metrics_server = match args.metrics_listen {
+        Some(addr) => {
+            let s = metrics::http::spawn(std::sync::Arc::clone(&hub), addr)
+                .with_context(|| format!("--metrics-listen {addr}"))?;
+            eprintln!(
+                "tickwire: metrics on http://{}/metrics (/livez, /readyz)",
+                s.addr
+            );
+            Some(s)
+        }
+        None => None,
+    };
+
     let started = Instant::now();
     let results: Vec<std::result::Result<WorkerReport, String>> = if on_main {
         contexts.into_iter().map(worker::run).collect()
@@ -656,9 +706,15 @@ fn run_with_eal(
                 let lcore = ctx.lcore;
                 handles.push((lcore, scope.launch(lcore, move || worker::run(ctx))));
             }
+            let mut fix_next = 0u64;
+            let fix_every = tsc_hz / 10;
             let mut fix_turn = |cp: &mut ControlPlane<'_, '_>, tsc: u64| {
                 if let Some(p) = host_publisher.as_mut() {
                     p.turn(cp, tsc);
+                    if tsc >= fix_next {
+                        fix_next = tsc + fix_every;
+                        hub.set_fix(p.counters(), p.drained);
+                    }
                 }
             };
             let hook: &mut ControlHook<'_> = if serve_fix { &mut fix_turn } else { &mut *hook };
@@ -669,6 +725,7 @@ fn run_with_eal(
                 control_plane.as_mut(),
                 hook,
                 serve_fix.then(|| Duration::from_nanos(args.linger)),
+                &mut metrics_tick,
             );
             handles
                 .into_iter()
@@ -851,6 +908,7 @@ fn main_loop(
     mut control: Option<&mut ControlPlane<'_, '_>>,
     hook: &mut ControlHook<'_>,
     linger: Option<Duration>,
+    metrics_tick: &mut dyn FnMut(Option<&ControlPlane<'_, '_>>),
 ) {
     use std::sync::atomic::Ordering::Relaxed;
     // Without a control plane there is nothing to poll: check on the workers
@@ -865,7 +923,13 @@ fn main_loop(
     let mut last_msgs = 0u64;
     let mut last_t = started;
     let mut idle_turns = 0u32;
+    let tick_every = Duration::from_millis(100);
+    let mut next_tick = Instant::now();
     while !live.iter().all(|l| l.done.load(Relaxed)) {
+        if Instant::now() >= next_tick {
+            next_tick = Instant::now() + tick_every;
+            metrics_tick(control.as_deref());
+        }
         let mut busy = false;
         if let Some(cp) = control.as_deref_mut() {
             let now = dpdk::rdtsc();
@@ -914,6 +978,10 @@ fn main_loop(
     );
     let mut idle_since: Option<Instant> = None;
     while !signal::quit_requested() {
+        if Instant::now() >= next_tick {
+            next_tick = Instant::now() + tick_every;
+            metrics_tick(Some(&*cp));
+        }
         let now = dpdk::rdtsc();
         let busy = cp.poll(now);
         hook(cp, now);

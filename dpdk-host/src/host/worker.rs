@@ -16,6 +16,7 @@ use tickwire_core::vwap::VwapBucket;
 use tickwire_core::wire::{classify_frame, Frame, MoldPacket, WireError};
 
 use super::feed::{feed_slots, FeedReport, FeedSetup, FeedWorker, MoldMbuf};
+use super::metrics::snapshot::{self, Slot, WorkerSnap};
 use super::out_sink::WorkerSink;
 use super::publisher::FeedHold;
 use super::tx::TxCounters;
@@ -149,6 +150,8 @@ pub struct WorkerContext<'q, 'e> {
     /// More RX queues of the RX port (a device that needs as many RX as
     /// TX queues spreads flows over them too), polled in turn.
     pub rxq_extra: Vec<RxQueue<'q, 'e>>,
+    /// `--metrics-listen`: where the housekeeping tick copies the counters.
+    pub metrics: Option<&'q Slot>,
 }
 
 /// A latency histogram in TSC cycles: up to 10 s at 3 significant digits,
@@ -177,6 +180,7 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         feed,
         mut rxq_b,
         mut rxq_extra,
+        metrics,
     } = ctx;
     let store = Storage {
         orders: &mut storage.orders,
@@ -206,6 +210,18 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
     let mut next_house = start + housekeeping;
     let mut idle_exit = false;
     let mut session_ended = false;
+    let bounds = snapshot::bounds_cycles(tsc_hz);
+    let mut snap = Box::new(WorkerSnap {
+        lcore,
+        queue: rxq.queue_id(),
+        lines_mode: u8::from(fw.is_some()),
+        ..WorkerSnap::default()
+    });
+    if let Some(slot) = metrics {
+        // Live from the start, not from the first housekeeping tick.
+        snap.tick_tsc = start;
+        slot.publish(&snap);
+    }
     let to_ns = |tsc: u64| {
         wall_base_ns
             + (u128::from(tsc.wrapping_sub(tsc_base)) * 1_000_000_000 / u128::from(tsc_hz.max(1)))
@@ -380,6 +396,25 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
                 // The degraded state's clean period, and any timer.
                 f.poll(to_ns(now), &mut eng, &mut sink);
             }
+            if let Some(slot) = metrics {
+                if let Some(f) = forward.as_ref() {
+                    snap.control_forwarded = f.forwarded;
+                    snap.control_ring_full = f.ring_full;
+                }
+                let h = [&latency, &burst_cycles, &stall_cycles];
+                let rx = [rx_packets, rx_bursts, multi_seg, last_rx];
+                publish(
+                    slot,
+                    &mut snap,
+                    now,
+                    &eng,
+                    &sink,
+                    fw.as_ref(),
+                    h,
+                    rx,
+                    &bounds,
+                );
+            }
             if signal::quit_requested() {
                 break;
             }
@@ -403,6 +438,25 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
     live.fix_dropped
         .store(sink.tx.counters.fix_dropped, Relaxed);
     live.done.store(true, Relaxed);
+    if let Some(slot) = metrics {
+        snap.done = 1;
+        snap.control_forwarded = forward.as_ref().map_or(0, |f| f.forwarded);
+        snap.control_ring_full = forward.as_ref().map_or(0, |f| f.ring_full);
+        let h = [&latency, &burst_cycles, &stall_cycles];
+        let rx = [rx_packets, rx_bursts, multi_seg, last_rx];
+        let now = dpdk::rdtsc();
+        publish(
+            slot,
+            &mut snap,
+            now,
+            &eng,
+            &sink,
+            fw.as_ref(),
+            h,
+            rx,
+            &bounds,
+        );
+    }
     Ok(WorkerReport {
         lcore,
         queue: rxq.queue_id(),
@@ -424,6 +478,55 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
         control_ring_full: forward.as_ref().map_or(0, |f| f.ring_full),
         feed: fw.as_ref().map(FeedWorker::report),
     })
+}
+
+/// The housekeeping copy for `--metrics-listen`: fills `snap` and
+/// publishes it into the worker's slot (no lock, no syscall).
+#[cold]
+#[allow(clippy::too_many_arguments)]
+fn publish(
+    slot: &Slot,
+    snap: &mut WorkerSnap,
+    now: u64,
+    eng: &Engine<'_>,
+    sink: &WorkerSink<'_, '_, '_>,
+    fw: Option<&FeedWorker<'_, '_>>,
+    hist: [&Histogram<u64>; 3],
+    rx: [u64; 4],
+    bounds: &[u64; snapshot::NB],
+) {
+    snap.tick_tsc = now;
+    [
+        snap.rx_packets,
+        snap.rx_bursts,
+        snap.rx_multi_segment,
+        snap.last_rx_tsc,
+    ] = rx;
+    snap.counters = *eng.counters();
+    snap.tx = sink.tx.counters;
+    snap.directory_refused = sink.directory_refused;
+    snap.udp_skipped = sink.udp_skipped;
+    snap.live_orders = eng.live_orders() as u64;
+    snap.latency.update(hist[0], bounds);
+    snap.burst.update(hist[1], bounds);
+    snap.stall.update(hist[2], bounds);
+    if let Some(f) = fw {
+        let seqs = f.sessions();
+        snap.sessions = seqs.len().min(snap.session.len()) as u8;
+        for (d, s) in snap.session.iter_mut().zip(seqs) {
+            d.name = *s.session();
+            d.state = snapshot::state_code(s.state());
+            d.ended = u8::from(s.ended());
+            d.next_sequence = s.expected();
+            d.held = s.held() as u64;
+            d.counters = *s.counters();
+            d.lines = *s.line_counters();
+        }
+        snap.not_a_line = f.not_a_line;
+        snap.sessions_refused = f.sessions_refused;
+        snap.requests_refused = f.requests_refused();
+    }
+    slot.publish(snap);
 }
 
 /// What one received frame is, in lines mode.
