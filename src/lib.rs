@@ -5,6 +5,7 @@ pub mod binfile;
 pub mod cli;
 pub mod feed_args;
 pub mod gen;
+pub mod input;
 pub mod itch_encode;
 pub mod lines;
 pub mod mold_packet;
