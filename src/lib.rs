@@ -11,6 +11,7 @@ pub mod lines;
 pub mod mold_packet;
 pub mod mold_store;
 pub mod pcap;
+pub mod plot;
 pub mod provenance;
 pub mod publish;
 pub mod replay;
