@@ -433,7 +433,7 @@ fn lines_cli(
                 Some(s) => crate::mold_packet::session_name(s)
                     .map_err(|e| anyhow::anyhow!("--rerequest-session: {e}"))?,
                 None => first_session(map, &opts.ports)
-                    .or_else(|| b_map.as_deref().and_then(|b| first_session(b, &opts.ports)))
+                    .or_else(|| b_map.and_then(|b| first_session(b, &opts.ports)))
                     .unwrap_or(*b"          "),
             };
             Some(crate::mold_store::MoldStore::open(p, name).context("--rerequest-from")?)
@@ -452,20 +452,11 @@ fn lines_cli(
     let (report, fix_messages, fix_bytes) = if a.no_fix {
         let mut count = 0u64;
         let mut sink = |_: &tickwire_core::engine::Snapshot<'_>| count += 1;
-        let r = crate::lines::replay_lines(
-            map,
-            b_map.as_deref(),
-            server,
-            cfg,
-            opts,
-            storage,
-            &mut sink,
-        )?;
+        let r = crate::lines::replay_lines(map, b_map, server, cfg, opts, storage, &mut sink)?;
         (r, 0, 0)
     } else {
         let mut w = FixWriter::new(session, clock, out);
-        let r =
-            crate::lines::replay_lines(map, b_map.as_deref(), server, cfg, opts, storage, &mut w)?;
+        let r = crate::lines::replay_lines(map, b_map, server, cfg, opts, storage, &mut w)?;
         let (m, b) = (w.messages, w.bytes);
         w.finish().context("writing FIX output")?;
         (r, m, b)
