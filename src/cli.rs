@@ -44,3 +44,28 @@ pub fn parse_max_payload(s: &str) -> Result<usize, String> {
         )),
     }
 }
+
+/// The value [`parse_port`] gives `all` (and an empty `--ports ""`): port 0,
+/// which no UDP datagram is addressed to. [`normalize_ports`] turns a list
+/// holding it into the empty list, which the engine reads as every port.
+pub const ALL_PORTS: u16 = 0;
+
+/// Value parser for one element of a comma-separated `--ports` list: a UDP
+/// port 1 to 65535, or `all` (also an empty value) for every port.
+pub fn parse_port(s: &str) -> Result<u16, String> {
+    match s.trim() {
+        "all" | "" => Ok(ALL_PORTS),
+        t => match t.parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("{s:?} is not a UDP port (1 to 65535) or `all`")),
+            Ok(p) => Ok(p),
+        },
+    }
+}
+
+/// After parsing: a `--ports` list naming `all` (or empty) anywhere means
+/// every port, the empty list.
+pub fn normalize_ports(ports: &mut Vec<u16>) {
+    if ports.contains(&ALL_PORTS) {
+        ports.clear();
+    }
+}

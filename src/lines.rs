@@ -12,7 +12,7 @@ use tickwire_core::engine::{Engine, EngineDeliver, SnapshotSink};
 use tickwire_core::feed::{FeedConfig, Held, Line, Request, Sequencer};
 use tickwire_core::wire::{classify_frame, Frame};
 
-use crate::pcap::{PcapReader, TsResolution};
+use crate::pcap::{Packets, TsResolution};
 use crate::replay::{HeapStorage, ReplayOptions};
 
 /// Sessions the replayer sequences at once (as the engine).
@@ -110,15 +110,13 @@ pub fn replay_lines<S: SnapshotSink>(
     } = lines;
     let mut engine =
         Engine::new(&opts.engine, storage.storage()).map_err(|e| anyhow::anyhow!("engine: {e}"))?;
-    let mut ra = PcapReader::new(a).map_err(|e| anyhow::anyhow!("line A pcap: {e}"))?;
-    let res_a = ra.header().resolution;
+    let mut ra = Packets::new(a).map_err(|e| anyhow::anyhow!("line A pcap: {e}"))?;
+    let res_a = ra.resolution();
     let mut rb = match b {
-        Some(b) => Some(PcapReader::new(b).map_err(|e| anyhow::anyhow!("line B pcap: {e}"))?),
+        Some(b) => Some(Packets::new(b).map_err(|e| anyhow::anyhow!("line B pcap: {e}"))?),
         None => None,
     };
-    let res_b = rb
-        .as_ref()
-        .map_or(TsResolution::Micros, |r| r.header().resolution);
+    let res_b = rb.as_ref().map_or(TsResolution::Micros, |r| r.resolution());
 
     let mut slot_store: Vec<Vec<Option<Held<Packet<'_>>>>> =
         (0..MAX_FEED_SESSIONS).map(|_| Vec::new()).collect();

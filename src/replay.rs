@@ -15,7 +15,7 @@ use tickwire_core::vwap::VwapBucket;
 use zerocopy::{FromBytes, IntoBytes, KnownLayout};
 
 use crate::binfile::BinFileError;
-use crate::pcap::PcapReader;
+use crate::pcap::Packets;
 
 /// Issues a prefetch for `p` (a hint from the engine).
 #[inline(always)]
@@ -52,30 +52,8 @@ fn classify_record<'a>(
 /// How many messages ahead of the one being applied the replayer prefetches.
 const LOOKAHEAD: usize = 16;
 
-/// What kind of file the input is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputFormat {
-    /// NASDAQ BinaryFILE: 2-byte big-endian length before each message.
-    BinFile,
-    /// Classic pcap of Ethernet frames carrying MoldUDP64.
-    Pcap,
-}
-
-impl InputFormat {
-    /// Detects pcap by its magic number (either byte order, µs or ns);
-    /// anything else is taken for a BinaryFILE.
-    pub fn detect(data: &[u8]) -> Self {
-        match data.get(..4) {
-            Some(
-                [0xd4, 0xc3, 0xb2, 0xa1]
-                | [0xa1, 0xb2, 0xc3, 0xd4]
-                | [0x4d, 0x3c, 0xb2, 0xa1]
-                | [0xa1, 0xb2, 0x3c, 0x4d],
-            ) => Self::Pcap,
-            _ => Self::BinFile,
-        }
-    }
-}
+/// What kind of file the input is (see [`crate::input`]).
+pub use crate::input::Format as InputFormat;
 
 /// Where FIX SendingTime (52) comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -400,18 +378,21 @@ impl<'a> Cursor<'a> {
 /// ahead prefetches the order-table lines each message will touch, a lag
 /// cursor applies them. `CHK` says whether `chk` is given, as a constant, so
 /// that the loop without checkpoints tests nothing for them per message.
-/// Returns the messages read and the truncation, if any.
+/// `records` counts on from `records0` (a stream's earlier chunks).
+/// Returns the messages read and the offset of the first byte not taken (a
+/// partial message at the end, if any).
 #[inline(always)]
 fn binfile_loop<S: SnapshotSink, const CHK: bool>(
     data: &[u8],
+    records0: u64,
     engine: &mut Engine<'_>,
     sink: &mut S,
     mut chk: Option<&mut Checkpoints<'_>>,
     progress: &mut Progress,
-) -> anyhow::Result<(u64, Option<String>)> {
+) -> anyhow::Result<(u64, usize)> {
     let mut lead = Cursor { data, pos: 0 };
     let mut lag = Cursor { data, pos: 0 };
-    let mut records = 0u64;
+    let mut records = records0;
     for _ in 0..LOOKAHEAD {
         match lead.next() {
             Some(m) => prefetch2(engine.prefetch_addrs(m)),
@@ -447,7 +428,127 @@ fn binfile_loop<S: SnapshotSink, const CHK: bool>(
             progress.tick(lag.pos, records);
         }
     }
-    Ok((records, lead.error().map(|e| e.to_string())))
+    Ok((records, lag.pos))
+}
+
+/// Runs one span of whole-or-partial BinaryFILE messages, with or without
+/// checkpoints.
+fn binfile_span<S: SnapshotSink>(
+    data: &[u8],
+    records0: u64,
+    engine: &mut Engine<'_>,
+    sink: &mut S,
+    chk: Option<&mut Checkpoints<'_>>,
+    progress: &mut Progress,
+) -> anyhow::Result<(u64, usize)> {
+    match chk {
+        Some(c) => binfile_loop::<S, true>(data, records0, engine, sink, Some(c), progress),
+        None => binfile_loop::<S, false>(data, records0, engine, sink, None, progress),
+    }
+}
+
+/// How much of a streamed BinaryFILE is held at once.
+pub const STREAM_CHUNK: usize = 4 << 20;
+
+/// Replays a BinaryFILE read from a stream (a gzip being decompressed):
+/// [`STREAM_CHUNK`] bytes at a time through the same loop as a mapped file,
+/// a message cut by the chunk's end carried to the next, so memory stays
+/// bounded whatever the file's size. A read error (a corrupt or truncated
+/// gzip) ends the replay with everything before it processed;
+/// `describe_error` words it (e.g. with the compressed offset).
+pub fn replay_binfile_stream<R: io::Read, S: SnapshotSink>(
+    mut reader: R,
+    opts: &ReplayOptions,
+    storage: &mut HeapStorage,
+    sink: &mut S,
+    checkpoint_out: Option<&mut dyn Write>,
+    describe_error: impl Fn(&R, io::Error, u64) -> String,
+) -> anyhow::Result<ReplayReport> {
+    let mut engine =
+        Engine::new(&opts.engine, storage.storage()).map_err(|e| anyhow::anyhow!("engine: {e}"))?;
+    let mut progress = Progress::new(false, 0);
+    let mut chk = checkpoints(opts, checkpoint_out);
+    let mut buf = vec![0u8; STREAM_CHUNK];
+    let (mut held, mut base, mut records) = (0usize, 0u64, 0u64);
+    let mut input_error = None;
+    let start = Instant::now();
+    loop {
+        let (n, err) = crate::input::fill(&mut reader, &mut buf[held..]);
+        let end = held + n;
+        let done = err.is_some() || end < buf.len();
+        let (r, pos) = binfile_span(
+            &buf[..end],
+            records,
+            &mut engine,
+            sink,
+            chk.as_mut(),
+            &mut progress,
+        )?;
+        records = r;
+        if done {
+            if let Some(e) = err {
+                input_error = Some(describe_error(&reader, e, base + end as u64));
+            } else if let Some(e) = (Cursor {
+                data: &buf[..end],
+                pos,
+            })
+            .error()
+            {
+                input_error = Some(shift_offset(e, base).to_string());
+            }
+            break;
+        }
+        buf.copy_within(pos..end, 0);
+        held = end - pos;
+        base += pos as u64;
+    }
+    if let Some(c) = chk.as_mut() {
+        if !records.is_multiple_of(c.every) {
+            c.dump(records, &engine)?;
+        }
+    }
+    Ok(ReplayReport {
+        format: InputFormat::BinFile,
+        counters: *engine.counters(),
+        records,
+        elapsed: start.elapsed(),
+        live_orders: engine.live_orders(),
+        input_error,
+    })
+}
+
+/// A chunk-relative truncation made file-relative.
+fn shift_offset(e: BinFileError, base: u64) -> BinFileError {
+    let at = |o: usize| (base as usize).saturating_add(o);
+    match e {
+        BinFileError::TruncatedLength { offset } => {
+            BinFileError::TruncatedLength { offset: at(offset) }
+        }
+        BinFileError::TruncatedMessage {
+            offset,
+            declared,
+            available,
+        } => BinFileError::TruncatedMessage {
+            offset: at(offset),
+            declared,
+            available,
+        },
+    }
+}
+
+fn checkpoints<'o>(
+    opts: &ReplayOptions,
+    checkpoint_out: Option<&'o mut dyn Write>,
+) -> Option<Checkpoints<'o>> {
+    match (opts.checkpoint_every, checkpoint_out) {
+        (Some(every), Some(out)) if every > 0 => Some(Checkpoints {
+            every,
+            seen: vec![false; 1 << 16],
+            listed: Vec::new(),
+            out,
+        }),
+        _ => None,
+    }
 }
 
 /// Replays `data` (a whole BinaryFILE or pcap) through a fresh engine.
@@ -458,40 +559,33 @@ pub fn replay<S: SnapshotSink>(
     sink: &mut S,
     checkpoint_out: Option<&mut dyn Write>,
 ) -> anyhow::Result<ReplayReport> {
-    let format = InputFormat::detect(data);
+    let format = match crate::input::detect(data) {
+        Ok(crate::input::Detected::Plain(f)) => f,
+        Ok(crate::input::Detected::Gzip) => {
+            anyhow::bail!("gzip input: decompress it first (or open it with crate::input::Input)")
+        }
+        Err(e) => anyhow::bail!("{e}"),
+    };
     let mut engine =
         Engine::new(&opts.engine, storage.storage()).map_err(|e| anyhow::anyhow!("engine: {e}"))?;
     let mut progress = Progress::new(opts.progress, data.len());
-    let mut chk = match (opts.checkpoint_every, checkpoint_out) {
-        (Some(every), Some(out)) if every > 0 => Some(Checkpoints {
-            every,
-            seen: vec![false; 1 << 16],
-            listed: Vec::new(),
-            out,
-        }),
-        _ => None,
-    };
+    let mut chk = checkpoints(opts, checkpoint_out);
     let mut records = 0u64;
     let mut input_error = None;
     let start = Instant::now();
     match format {
         InputFormat::BinFile => {
-            let r = match chk.as_mut() {
-                Some(c) => {
-                    binfile_loop::<S, true>(data, &mut engine, sink, Some(c), &mut progress)?
-                }
-                None => binfile_loop::<S, false>(data, &mut engine, sink, None, &mut progress)?,
-            };
-            records = r.0;
-            input_error = r.1;
+            let (r, pos) = binfile_span(data, 0, &mut engine, sink, chk.as_mut(), &mut progress)?;
+            records = r;
+            input_error = (Cursor { data, pos }).error().map(|e| e.to_string());
             if let Some(c) = chk.as_mut() {
                 if !records.is_multiple_of(c.every) {
                     c.dump(records, &engine)?;
                 }
             }
         }
-        InputFormat::Pcap => {
-            let mut reader = PcapReader::new(data).map_err(|e| anyhow::anyhow!("pcap: {e}"))?;
+        InputFormat::Pcap | InputFormat::PcapNg => {
+            let mut reader = Packets::new(data).map_err(|e| anyhow::anyhow!("{format}: {e}"))?;
             // Each record is classified once, one record ahead, so that the
             // order slots its messages touch can be prefetched first.
             let mut next = reader.next();
@@ -577,14 +671,5 @@ mod tests {
         assert_eq!(parse_duration_ns("0"), Ok(0));
         assert!(parse_duration_ns("ms").is_err());
         assert!(parse_duration_ns("99999999999999999s").is_err());
-    }
-
-    #[test]
-    fn detect() {
-        assert_eq!(
-            InputFormat::detect(&[0xd4, 0xc3, 0xb2, 0xa1, 0]),
-            InputFormat::Pcap
-        );
-        assert_eq!(InputFormat::detect(&[0, 12, b'S']), InputFormat::BinFile);
     }
 }

@@ -20,8 +20,10 @@ use crate::replay::{
 #[derive(Debug, Parser)]
 #[command(name = "tickwire replay", version, about, long_about = None)]
 struct ReplayArgs {
-    /// Input file: BinaryFILE (2-byte length before each message) or classic
-    /// pcap (detected by its magic number). Memory-mapped.
+    /// Input file: BinaryFILE (2-byte length before each message), classic
+    /// pcap, pcapng, or any of them gzip-compressed (told from the content;
+    /// anything else is refused). Plain files are memory-mapped, a gzip
+    /// BinaryFILE is decompressed as a stream (bounded memory).
     input: PathBuf,
     /// Where FIX goes: a path, or - for stdout.
     #[arg(short, long, default_value = "-")]
@@ -57,8 +59,9 @@ struct ReplayArgs {
     /// Stock locates covered, 1 to 65536.
     #[arg(long, default_value_t = EngineConfig::default().max_locates)]
     max_locates: usize,
-    /// UDP destination ports consumed from a pcap (comma separated; empty for all).
-    #[arg(long, default_value = "26400", value_delimiter = ',')]
+    /// UDP destination ports consumed from a capture (comma separated), or
+    /// `all` (also an empty "") for every UDP port.
+    #[arg(long, default_value = "26400", value_delimiter = ',', value_parser = crate::cli::parse_port)]
     ports: Vec<u16>,
     /// Write the final counters as JSON here.
     #[arg(long)]
@@ -149,9 +152,10 @@ fn midnight_from_date(date: &str) -> Result<u64> {
 
 /// Entry point: `args` are the arguments after `replay`.
 pub fn run(args: &[String]) -> Result<()> {
-    let Some(a) = crate::cli::parse::<ReplayArgs>("tickwire replay", args)? else {
+    let Some(mut a) = crate::cli::parse::<ReplayArgs>("tickwire replay", args)? else {
         return Ok(());
     };
+    crate::cli::normalize_ports(&mut a.ports);
     let engine = EngineConfig {
         interval_ns: a.interval,
         window_ns: a.window,
@@ -168,23 +172,8 @@ pub fn run(args: &[String]) -> Result<()> {
         },
         _ => SendingClock::Wall,
     };
-    let file =
-        File::open(&a.input).with_context(|| format!("cannot open {}", a.input.display()))?;
-    let len = file
-        .metadata()
-        .with_context(|| format!("cannot stat {}", a.input.display()))?
-        .len();
-    if len == 0 {
-        bail!("{} is empty", a.input.display());
-    }
-    // SAFETY: the file is mapped read-only and only read through the slice; a
-    // concurrent truncation by another process would be a SIGBUS, the usual
-    // caveat of mapping files, documented in the README.
-    #[allow(unsafe_code)]
-    // Populated up front: a feed handler reads packets already in memory, so
-    // page faults of the input have no place in the timed loop.
-    let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
-        .with_context(|| format!("cannot map {}", a.input.display()))?;
+    let mut input = crate::input::Input::open(&a.input)?;
+    let len = input.file_bytes;
     let mut storage = HeapStorage::new(&engine)?;
 
     let out: Box<dyn Write> = match a.out.as_str() {
@@ -211,24 +200,40 @@ pub fn run(args: &[String]) -> Result<()> {
         if a.fix_listen.is_some() || a.checkpoints.is_some() {
             bail!("--line-b/--rerequest-from/--backfill do not combine with --fix-listen or --checkpoints yet");
         }
-        return lines_cli(&a, &map, &opts, &mut storage, session, clock, out, len);
+        if !input.format.is_capture() {
+            bail!(
+                "{}: --line-b/--rerequest-from need a capture of MoldUDP64 (line A: pcap or pcapng), not a {}",
+                a.input.display(),
+                input.describe()
+            );
+        }
+        let map = input.load()?;
+        return lines_cli(&a, map, &opts, &mut storage, session, clock, out, len);
     }
     if let Some(listen) = a.fix_listen {
-        return serve_cli(&a, listen, &map, &opts, &mut storage, len, sizes.bytes());
+        let map = input.load()?;
+        return serve_cli(&a, listen, map, &opts, &mut storage, len, sizes.bytes());
     }
     let chk_ref: Option<&mut dyn Write> = chk_out.as_mut().map(|b| b.as_mut() as &mut dyn Write);
-    let (report, fix_messages, fix_bytes) = if a.no_fix {
+    let (mut report, fix_messages, fix_bytes) = if a.no_fix {
         let mut count = 0u64;
         let mut sink = |_: &tickwire_core::engine::Snapshot<'_>| count += 1;
-        let r = replay(&map, &opts, &mut storage, &mut sink, chk_ref)?;
+        let r = replay_input(&input, &opts, &mut storage, &mut sink, chk_ref)?;
         (r, 0, 0)
     } else {
         let mut w = FixWriter::new(session, clock, out);
-        let r = replay(&map, &opts, &mut storage, &mut w, chk_ref)?;
+        let r = replay_input(&input, &opts, &mut storage, &mut w, chk_ref)?;
         let (m, b) = (w.messages, w.bytes);
         w.finish().context("writing FIX output")?;
         (r, m, b)
     };
+    if let Some(e) = input.decompress_error() {
+        // The decompressed capture ends where the gzip broke: say that first.
+        report.input_error = Some(match report.input_error.take() {
+            Some(r) => format!("{e}; so {r}"),
+            None => e.to_string(),
+        });
+    }
     if let Some(mut c) = chk_out {
         c.flush().context("writing checkpoints")?;
     }
@@ -237,6 +242,7 @@ pub fn run(args: &[String]) -> Result<()> {
         v["input"] = serde_json::json!({
             "path": a.input.display().to_string(),
             "format": format!("{:?}", report.format),
+            "gzip": input.gzip,
             "bytes": len,
             "records": report.records,
             "error": report.input_error,
@@ -253,9 +259,9 @@ pub fn run(args: &[String]) -> Result<()> {
         let c = &report.counters;
         let msgs = c.messages_applied + c.messages_malformed;
         eprintln!(
-            "replayed {} ({:?}, {} bytes, {} records) in {:.3} s: {:.2} M msg/s, {:.1} ns/msg",
+            "replayed {} ({}, {} bytes, {} records) in {:.3} s: {:.2} M msg/s, {:.1} ns/msg",
             a.input.display(),
-            report.format,
+            input.describe(),
             len,
             report.records,
             report.elapsed.as_secs_f64(),
@@ -272,6 +278,29 @@ pub fn run(args: &[String]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Replays an opened input: from memory, or a gzip BinaryFILE as a stream.
+fn replay_input<S: tickwire_core::engine::SnapshotSink>(
+    input: &crate::input::Input,
+    opts: &ReplayOptions,
+    storage: &mut HeapStorage,
+    sink: &mut S,
+    chk: Option<&mut dyn Write>,
+) -> Result<crate::replay::ReplayReport> {
+    match input.bytes() {
+        Some(data) => replay(data, opts, storage, sink, chk),
+        None => {
+            let s = crate::input::gz_stream(&input.path)
+                .with_context(|| format!("cannot open {}", input.path.display()))?;
+            crate::replay::replay_binfile_stream(s, opts, storage, sink, chk, |s, e, at| {
+                format!(
+                    "gzip: {e} after {at} decompressed bytes (compressed offset {})",
+                    crate::input::gz_position(s)
+                )
+            })
+        }
+    }
 }
 
 fn serve_cli(
@@ -358,14 +387,9 @@ fn serve_cli(
     Ok(())
 }
 
-/// Maps a whole file read-only.
-fn map_input(path: &std::path::Path, what: &str) -> Result<memmap2::Mmap> {
-    crate::binfile::map_file(path).with_context(|| format!("{what} {}", path.display()))
-}
-
 /// The first MoldUDP64 session name in a pcap.
 fn first_session(pcap: &[u8], ports: &[u16]) -> Option<[u8; 10]> {
-    let r = crate::pcap::PcapReader::new(pcap).ok()?;
+    let r = crate::pcap::Packets::new(pcap).ok()?;
     r.flatten().find_map(
         |rec| match tickwire_core::wire::classify_frame(rec.data, ports) {
             Ok(tickwire_core::wire::Frame::Mold { packet, .. }) => Some(*packet.session()),
@@ -385,20 +409,22 @@ fn lines_cli(
     out: Box<dyn Write>,
     len: u64,
 ) -> Result<()> {
-    if crate::replay::InputFormat::detect(map) != crate::replay::InputFormat::Pcap {
-        bail!(
-            "{}: --line-b/--rerequest-from need a pcap of MoldUDP64 (line A), not a BinaryFILE",
-            a.input.display()
-        );
-    }
-    let b_map = match &a.line_b {
+    let mut b_input = match &a.line_b {
         Some(p) => {
-            let m = map_input(p, "--line-b")?;
-            if crate::replay::InputFormat::detect(&m) != crate::replay::InputFormat::Pcap {
-                bail!("--line-b {}: not a pcap", p.display());
+            let m = crate::input::Input::open(p).context("--line-b")?;
+            if !m.format.is_capture() {
+                bail!(
+                    "--line-b {}: not a pcap or pcapng but a {}",
+                    p.display(),
+                    m.describe()
+                );
             }
             Some(m)
         }
+        None => None,
+    };
+    let b_map = match b_input.as_mut() {
+        Some(m) => Some(m.load()?),
         None => None,
     };
     let store = match &a.rerequest_from {
@@ -407,7 +433,7 @@ fn lines_cli(
                 Some(s) => crate::mold_packet::session_name(s)
                     .map_err(|e| anyhow::anyhow!("--rerequest-session: {e}"))?,
                 None => first_session(map, &opts.ports)
-                    .or_else(|| b_map.as_deref().and_then(|b| first_session(b, &opts.ports)))
+                    .or_else(|| b_map.and_then(|b| first_session(b, &opts.ports)))
                     .unwrap_or(*b"          "),
             };
             Some(crate::mold_store::MoldStore::open(p, name).context("--rerequest-from")?)
@@ -426,20 +452,11 @@ fn lines_cli(
     let (report, fix_messages, fix_bytes) = if a.no_fix {
         let mut count = 0u64;
         let mut sink = |_: &tickwire_core::engine::Snapshot<'_>| count += 1;
-        let r = crate::lines::replay_lines(
-            map,
-            b_map.as_deref(),
-            server,
-            cfg,
-            opts,
-            storage,
-            &mut sink,
-        )?;
+        let r = crate::lines::replay_lines(map, b_map, server, cfg, opts, storage, &mut sink)?;
         (r, 0, 0)
     } else {
         let mut w = FixWriter::new(session, clock, out);
-        let r =
-            crate::lines::replay_lines(map, b_map.as_deref(), server, cfg, opts, storage, &mut w)?;
+        let r = crate::lines::replay_lines(map, b_map, server, cfg, opts, storage, &mut w)?;
         let (m, b) = (w.messages, w.bytes);
         w.finish().context("writing FIX output")?;
         (r, m, b)
@@ -469,7 +486,7 @@ fn lines_cli(
             "path": a.input.display().to_string(),
             "line_b": a.line_b.as_ref().map(|p| p.display().to_string()),
             "rerequest_from": a.rerequest_from.as_ref().map(|p| p.display().to_string()),
-            "format": "Pcap",
+            "format": format!("{:?}", crate::input::Format::Pcap),
             "bytes": len,
             "records_a": report.records[0],
             "records_b": report.records[1],

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tickwire_core::engine::{BookRecord, Engine, Snapshot, SnapshotSink};
 use tickwire_core::wire::{classify_frame, Frame};
 
-use crate::pcap::PcapReader;
+use crate::pcap::Packets;
 use crate::publish::{
     Closed, Publisher, PublisherConfig, PublisherCounters, PublisherStorage, Transport,
 };
@@ -269,7 +269,11 @@ pub fn serve(
     mut transport: TcpTransport,
     log: &mut dyn FnMut(&str),
 ) -> anyhow::Result<ServeReport> {
-    let format = InputFormat::detect(data);
+    let format = match crate::input::detect(data) {
+        Ok(crate::input::Detected::Plain(f)) => f,
+        Ok(crate::input::Detected::Gzip) => anyhow::bail!("gzip input: decompress it first"),
+        Err(e) => anyhow::bail!("{e}"),
+    };
     let mut engine =
         Engine::new(&opts.engine, storage.storage()).map_err(|e| anyhow::anyhow!("engine: {e}"))?;
     let mut pstore = PublisherStorage::new(&sopts.publisher);
@@ -279,7 +283,9 @@ pub fn serve(
     // Units of input, lazily.
     let mut bin_pos = 0usize;
     let mut pcap = match format {
-        InputFormat::Pcap => Some(PcapReader::new(data).map_err(|e| anyhow::anyhow!("pcap: {e}"))?),
+        InputFormat::Pcap | InputFormat::PcapNg => {
+            Some(Packets::new(data).map_err(|e| anyhow::anyhow!("{format}: {e}"))?)
+        }
         InputFormat::BinFile => None,
     };
     let mut next_unit = move || -> Option<Result<Unit<'_>, String>> {

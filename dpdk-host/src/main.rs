@@ -1,7 +1,8 @@
 //! `tickwire`: the kernel-bypass feed handler, and the offline tools.
 //!
 //! `tickwire [EAL args] -- [app args]` runs the DPDK host; `tickwire gen`,
-//! `tickwire replay`, `tickwire send`, `tickwire rerequest-server` and
+//! `tickwire replay`, `tickwire send`, `tickwire rerequest-server`,
+//! `tickwire plot` and
 //! `tickwire --version` are the offline tools.
 
 use std::process::ExitCode;
@@ -13,9 +14,10 @@ tickwire: kernel-bypass NASDAQ TotalView-ITCH 5.0 feed handler
 USAGE:
     tickwire [EAL args] -- [app args]     run the DPDK feed handler
     tickwire gen [options]                generate a realistic ITCH 5.0 stream (BinaryFILE / pcap)
-    tickwire replay FILE [options]        run the engine over a BinaryFILE or pcap, write FIX
+    tickwire replay FILE [options]        run the engine over a BinaryFILE, pcap or pcapng (or .gz), write FIX
     tickwire send FILE [options]          publish a BinaryFILE as MoldUDP64 over UDP (A/B, impaired)
     tickwire rerequest-server FILE [opts] answer MoldUDP64 re-requests from a BinaryFILE
+    tickwire plot STATS.json -o X.svg     draw a host run's latency percentiles as SVG
     tickwire --version                    build provenance and DPDK version
     tickwire --help                       this text; `tickwire -- --help` for the host's app args
 
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Some("replay") => tickwire::replay_cli::run(&args[2..]),
         Some("send") => tickwire::send::cli::run(&args[2..]),
         Some("rerequest-server") => tickwire::rerequest::cli::run(&args[2..]),
+        Some("plot") => tickwire::plot::run(&args[2..]),
         Some("--version" | "-V" | "version") => {
             println!("{}", tickwire::provenance::summary());
             Ok(())

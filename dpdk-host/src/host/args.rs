@@ -49,8 +49,9 @@ pub struct HostArgs {
     /// worker lcores in order; the main lcore when there are none).
     #[arg(long, value_delimiter = ',')]
     pub lcores: Vec<u32>,
-    /// UDP destination ports carrying MoldUDP64 (comma separated).
-    #[arg(long, default_value = "26400", value_delimiter = ',')]
+    /// UDP destination ports carrying MoldUDP64 (comma separated), or `all`
+    /// (also an empty "") for every UDP port.
+    #[arg(long, default_value = "26400", value_delimiter = ',', value_parser = tickwire::cli::parse_port)]
     pub ports: Vec<u16>,
 
     /// Destination IPv4 of the FIX datagrams (default a multicast group).
@@ -324,9 +325,11 @@ fn parse_mac(s: &str) -> Result<[u8; 6], String> {
 
 /// Parses app arguments (without the program name).
 pub fn parse(app_args: &[String]) -> Result<HostArgs, clap::Error> {
-    HostArgs::try_parse_from(
+    let mut a = HostArgs::try_parse_from(
         std::iter::once("tickwire [EAL args] --".to_string()).chain(app_args.iter().cloned()),
-    )
+    )?;
+    tickwire::cli::normalize_ports(&mut a.ports);
+    Ok(a)
 }
 
 #[cfg(test)]
@@ -349,6 +352,21 @@ mod tests {
         .unwrap();
         assert_eq!(a.ports, vec![1, 2]);
         assert_eq!(a.dst_mac, Some([1, 0, 0x5e, 0, 0, 1]));
+    }
+
+    #[test]
+    fn ports_all_and_empty_mean_every_port() {
+        for v in ["all", "", "26400,all"] {
+            assert_eq!(
+                args(&["--ports", v]).unwrap().ports,
+                Vec::<u16>::new(),
+                "{v:?}"
+            );
+        }
+        assert_eq!(args(&["--ports=all"]).unwrap().ports, Vec::<u16>::new());
+        assert_eq!(args(&["--ports", "1,2"]).unwrap().ports, vec![1, 2]);
+        assert!(args(&["--ports", "0"]).is_err());
+        assert!(args(&["--ports", "alll"]).is_err());
     }
 
     fn args(list: &[&str]) -> Result<HostArgs, clap::Error> {
