@@ -121,7 +121,7 @@ impl Input<'_> {
         match self.byte() % 32 {
             0 | 1 => clock.saturating_sub(u64::from(self.byte()) * MS),
             2 => (1 << 48) - 1,
-            3 if self.byte() % 8 == 0 => DAY_NS - 1 - u64::from(self.byte() % 4),
+            3 if self.byte().is_multiple_of(8) => DAY_NS - 1 - u64::from(self.byte() % 4),
             4 => DAY_NS + u64::from(self.byte()),
             5 => 0,
             6 => {
@@ -214,7 +214,7 @@ fn next_message(inp: &mut Input<'_>, clock: &mut u64) -> (Vec<u8>, Msg, u64) {
         ),
         3 => {
             let (oref, shares) = (inp.order_ref(), inp.shares32());
-            let printable = inp.byte() % 4 != 0;
+            let printable = !inp.byte().is_multiple_of(4);
             (
                 b'C',
                 Msg::Exec {
@@ -438,6 +438,7 @@ impl Model {
     /// An add (A, F, U's new order): which counter it moves, if any;
     /// `levels_full` is the engine's say (the arena's segments are not
     /// modelled), checked to be possible.
+    #[allow(clippy::too_many_arguments)]
     fn add(
         &mut self,
         d: &mut [u64; 15],
@@ -692,10 +693,11 @@ pub fn run(data: &[u8]) -> Counters {
                 false => d[UNKNOWN] += 1,
                 true => model.reduce(&mut d, oref, shares),
             },
-            Msg::Delete { oref } => match model.orders.remove(&oref) {
-                None => d[UNKNOWN] += 1,
-                Some(_) => {}
-            },
+            Msg::Delete { oref } => {
+                if model.orders.remove(&oref).is_none() {
+                    d[UNKNOWN] += 1;
+                }
+            }
             Msg::Replace {
                 old,
                 new,
