@@ -55,6 +55,15 @@ pub fn counters_json(c: &Counters) -> Value {
             "book_mismatch": c.book_mismatch,
         },
         "vwap_executions": c.vwap_executions,
+        "hostile": {
+            "implausible_shares": c.implausible_shares,
+            "implausible_price": c.implausible_price,
+            "vwap_overflow": c.vwap_overflow,
+            "timestamp_backwards": c.timestamp_backwards,
+            "timestamp_out_of_day": c.timestamp_out_of_day,
+            "snapshots_skipped_overflow": c.snapshots_skipped_overflow,
+            "snapshots_skipped_no_volume": c.snapshots_skipped_no_volume,
+        },
         "snapshots": c.snapshots,
         "book_records": c.records,
         "book_records_refused": c.records_refused,
@@ -154,6 +163,23 @@ pub fn summary(c: &Counters) -> String {
         "vwap      {} executions, {} snapshots",
         c.vwap_executions, c.snapshots
     );
+    let hostile = [
+        ("implausible_shares", c.implausible_shares),
+        ("implausible_price", c.implausible_price),
+        ("vwap_overflow", c.vwap_overflow),
+        ("timestamp_backwards", c.timestamp_backwards),
+        ("timestamp_out_of_day", c.timestamp_out_of_day),
+        ("snapshots_skipped_overflow", c.snapshots_skipped_overflow),
+        ("snapshots_skipped_no_volume", c.snapshots_skipped_no_volume),
+    ];
+    let hostile: Vec<String> = hostile
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect();
+    if !hostile.is_empty() {
+        s += &format!("\nrefused   {}", hostile.join(" "));
+    }
     s
 }
 

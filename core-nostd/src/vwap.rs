@@ -31,14 +31,19 @@ pub const fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-/// `notional / volume` rounded half up, in Price(4) units. `None` for zero volume.
+/// `notional / volume` rounded half up, in Price(4) units: `(2N + V) / (2V)`.
+/// `None` for zero volume, and for sums no window can hold (`2N + V`
+/// beyond 128 bits or a quotient beyond 64: never for sums that
+/// [`WindowGeometry::window_sum`] returns, whose average price fits a u32).
 #[inline]
 pub fn vwap_price4(notional: u128, volume: u64) -> Option<u64> {
     if volume == 0 {
         return None;
     }
     let v = u128::from(volume);
-    u64::try_from((2 * notional + v) / (2 * v)).ok()
+    // 2V < 2^65: cannot overflow.
+    let twice = notional.checked_mul(2)?.checked_add(v)?;
+    u64::try_from(twice / (2 * v)).ok()
 }
 
 /// Window geometry shared by every symbol's ring.
@@ -72,11 +77,12 @@ impl WindowGeometry {
         })
     }
 
-    /// Records an execution in a symbol's ring.
+    /// Records an execution in a symbol's ring; see
+    /// [`WindowGeometry::record_at`] for when it is refused (`false`).
     #[inline]
-    pub fn record(&self, ring: &mut [VwapBucket], ts: u64, price: u32, shares: u64) {
+    pub fn record(&self, ring: &mut [VwapBucket], ts: u64, price: u32, shares: u64) -> bool {
         let (idx, slot) = self.bucket_of(ts);
-        self.record_at(ring, idx, slot, price, shares);
+        self.record_at(ring, idx, slot, price, shares)
     }
 
     /// The bucket of an execution at `ts` (`ts / bucket_ns`) and its slot in
@@ -89,6 +95,12 @@ impl WindowGeometry {
     }
 
     /// [`WindowGeometry::record`] with the bucket and slot already known.
+    ///
+    /// Refused (`false`, the ring unchanged) when the bucket's volume would
+    /// pass `u64::MAX`, when the slot holds a later bucket than `idx` (an
+    /// execution older than the ring: recording it would wipe newer ones),
+    /// or when `slot` is outside the ring. The notional cannot overflow:
+    /// it is at most `u32::MAX × volume < 2^96`.
     #[inline]
     pub fn record_at(
         &self,
@@ -97,35 +109,45 @@ impl WindowGeometry {
         slot: usize,
         price: u32,
         shares: u64,
-    ) {
+    ) -> bool {
         let Some(b) = ring.get_mut(slot) else {
-            return;
+            return false;
         };
-        if b.tag != idx + 1 {
+        let tag = idx.saturating_add(1);
+        if b.tag != tag {
+            if b.tag > tag {
+                return false;
+            }
             *b = VwapBucket {
                 notional: 0,
                 volume: 0,
-                tag: idx + 1,
+                tag,
             };
         }
+        let Some(volume) = b.volume.checked_add(shares) else {
+            return false;
+        };
+        b.volume = volume;
         b.notional += u128::from(price) * u128::from(shares);
-        b.volume += shares;
+        true
     }
 
     /// (Σ notional, Σ volume) of executions with timestamp in `[b - W, b)`;
-    /// `b` must be a multiple of the bucket width.
+    /// `b` must be a multiple of the bucket width. `None` when the volume
+    /// does not fit 64 bits (buckets near `u64::MAX` each); the notional
+    /// then fits easily (at most 256 buckets of under 2^96 each).
     #[inline]
-    pub fn window_sum(&self, ring: &[VwapBucket], boundary: u64) -> (u128, u64) {
+    pub fn window_sum(&self, ring: &[VwapBucket], boundary: u64) -> Option<(u128, u64)> {
         let hi = boundary / self.bucket_ns; // exclusive
         let lo = boundary.saturating_sub(self.window_ns) / self.bucket_ns; // inclusive
         let (mut n, mut v) = (0u128, 0u64);
         for b in ring.iter().take(self.buckets) {
             if b.tag > lo && b.tag <= hi {
-                n += b.notional;
-                v += b.volume;
+                n = n.checked_add(b.notional)?;
+                v = v.checked_add(b.volume)?;
             }
         }
-        (n, v)
+        Some((n, v))
     }
 }
 
@@ -147,6 +169,40 @@ mod tests {
         // 10.00004999… -> 10.0000
         assert_eq!(vwap_price4(3 * 100_000 + 100_001, 4), Some(100_000));
         assert_eq!(vwap_price4(1, 0), None);
+        // Sums no window holds are refused, not wrapped.
+        assert_eq!(vwap_price4(u128::MAX, 1), None);
+        assert_eq!(vwap_price4(u128::MAX / 2, u64::MAX), None);
+        assert_eq!(
+            vwap_price4(u128::from(u32::MAX) * u128::from(u64::MAX), u64::MAX),
+            Some(u64::from(u32::MAX))
+        );
+    }
+
+    #[test]
+    fn overflow_and_stale_executions_are_refused() {
+        let g = WindowGeometry::new(100 * MS, 1000 * MS, 64).unwrap();
+        let mut ring = [VwapBucket::default(); 10];
+        assert!(g.record(&mut ring, 5 * MS, u32::MAX, u64::MAX - 1));
+        assert!(g.record(&mut ring, 6 * MS, u32::MAX, 1));
+        assert!(
+            !g.record(&mut ring, 7 * MS, 1, 1),
+            "volume would pass u64::MAX"
+        );
+        assert!(g.record(&mut ring, 105 * MS, 1, u64::MAX));
+        assert_eq!(
+            g.window_sum(&ring, 1000 * MS),
+            None,
+            "window volume past u64::MAX"
+        );
+        assert_eq!(
+            g.window_sum(&ring, 100 * MS),
+            Some((u128::from(u32::MAX) * u128::from(u64::MAX), u64::MAX))
+        );
+        // 1005 ms is the slot of 5 ms, a later bucket: 5 ms no longer goes there.
+        assert!(g.record(&mut ring, 1005 * MS, 7, 1));
+        assert!(!g.record(&mut ring, 5 * MS, 7, 1), "older than the ring");
+        assert_eq!(g.window_sum(&ring, 1100 * MS), None);
+        assert_eq!(g.window_sum(&ring, 2000 * MS), Some((7, 1)));
     }
 
     #[test]
@@ -156,14 +212,14 @@ mod tests {
         let mut ring = [VwapBucket::default(); 10];
         g.record(&mut ring, 999 * MS, 100_000, 10); // in [0, 1s)
         g.record(&mut ring, 1000 * MS, 200_000, 10); // at 1s: not in [0, 1s)
-        assert_eq!(g.window_sum(&ring, 1000 * MS), (1_000_000, 10));
-        assert_eq!(g.window_sum(&ring, 1100 * MS), (3_000_000, 20));
+        assert_eq!(g.window_sum(&ring, 1000 * MS), Some((1_000_000, 10)));
+        assert_eq!(g.window_sum(&ring, 1100 * MS), Some((3_000_000, 20)));
         // At 2s the window is [1s, 2s): only the second.
-        assert_eq!(g.window_sum(&ring, 2000 * MS), (2_000_000, 10));
-        assert_eq!(g.window_sum(&ring, 2100 * MS), (0, 0));
+        assert_eq!(g.window_sum(&ring, 2000 * MS), Some((2_000_000, 10)));
+        assert_eq!(g.window_sum(&ring, 2100 * MS), Some((0, 0)));
         // Reusing a slot for a later bucket resets it.
         g.record(&mut ring, 10_999 * MS, 300_000, 1);
-        assert_eq!(g.window_sum(&ring, 11_000 * MS), (300_000, 1));
+        assert_eq!(g.window_sum(&ring, 11_000 * MS), Some((300_000, 1)));
     }
 
     #[test]
@@ -192,7 +248,7 @@ mod tests {
                 let lo = b.saturating_sub(window);
                 let want = execs.iter().filter(|e| e.0 >= lo && e.0 < b)
                     .fold((0u128, 0u64), |(n, v), e| (n + u128::from(e.1) * u128::from(e.2), v + e.2));
-                proptest::prop_assert_eq!(g.window_sum(&ring, b), want);
+                proptest::prop_assert_eq!(g.window_sum(&ring, b), Some(want));
                 b += interval * b_step.min(3);
             }
         }

@@ -264,6 +264,9 @@ impl<'s> LevelArena<'s> {
             Some(seg) => match find(seg, is_bid, price) {
                 Ok(i) => {
                     if let Some(l) = seg.get_mut(i) {
+                        // Cannot overflow: a level holds at most one order
+                        // per live order (the table caps them below 2^30),
+                        // each of at most u32::MAX shares (sum below 2^62).
                         l.orders += 1;
                         l.shares += u64::from(shares);
                     }

@@ -302,7 +302,7 @@ impl<'s> OrderTable<'s> {
     #[inline(always)]
     pub fn sub_shares(&mut self, i: usize, shares: u32) {
         if let Some(s) = self.slots.get_mut(i) {
-            s.shares = s.shares.wrapping_sub(shares);
+            s.shares = s.shares.saturating_sub(shares);
         }
     }
 

@@ -18,6 +18,16 @@ pub const MAX_SESSIONS: usize = 8;
 /// Most VWAP buckets a window may need (`window / gcd(interval, window)`).
 pub const MAX_VWAP_BUCKETS: usize = 256;
 const LOCATES: usize = 1 << 16;
+/// One day in ns: ITCH timestamps count ns since midnight, so a timestamp at
+/// or beyond this is implausible (counted `timestamp_out_of_day`).
+pub const DAY_NS: u64 = 86_400 * 1_000_000_000;
+/// Most shares one execution (E, C, P, Q) may carry to count toward VWAP.
+/// E, C and P carry 32-bit shares; a Cross (Q) carries 64 bits, and one of
+/// more than `u32::MAX` shares (over four billion: more than any listed
+/// company's whole float trades in a cross) is refused and counted
+/// `implausible_shares`. With this bound a bucket's volume needs over 2^32
+/// executions to pass `u64::MAX` (refused and counted `vwap_overflow`).
+pub const MAX_EXECUTION_SHARES: u64 = u32::MAX as u64;
 
 /// Engine configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,8 +344,29 @@ pub struct Counters {
     pub book_mismatch: u64,
     /// Executions counted toward VWAP.
     pub vwap_executions: u64,
+    /// Executions (C, P, Q) not counted toward VWAP because their shares
+    /// are above [`MAX_EXECUTION_SHARES`] (the book is still reduced by C).
+    pub implausible_shares: u64,
+    /// Executions (C printable, P, Q) not counted toward VWAP because their
+    /// price is 0 (the book is still reduced by C).
+    pub implausible_price: u64,
+    /// Executions not counted toward VWAP because their bucket's volume
+    /// would pass `u64::MAX`.
+    pub vwap_overflow: u64,
+    /// Messages whose timestamp is below the latest one applied: applied
+    /// (book, VWAP) at the latest timestamp; boundaries never move back.
+    pub timestamp_backwards: u64,
+    /// Messages whose timestamp is at or beyond [`DAY_NS`]: applied at the
+    /// latest plausible timestamp, as if it were theirs.
+    pub timestamp_out_of_day: u64,
     /// Snapshots emitted.
     pub snapshots: u64,
+    /// Snapshots (and record VWAPs) skipped because the window's volume
+    /// does not fit 64 bits.
+    pub snapshots_skipped_overflow: u64,
+    /// Snapshots skipped because a locate marked active had no volume in
+    /// its window (never expected; counted, not fatal).
+    pub snapshots_skipped_no_volume: u64,
     /// Book records handed to the sink (publisher mode).
     pub records: u64,
     /// Book records the sink could not take (its ring was full); the locate
@@ -375,7 +406,14 @@ impl Default for Counters {
             locate_out_of_range: 0,
             book_mismatch: 0,
             vwap_executions: 0,
+            implausible_shares: 0,
+            implausible_price: 0,
+            vwap_overflow: 0,
+            timestamp_backwards: 0,
+            timestamp_out_of_day: 0,
             snapshots: 0,
+            snapshots_skipped_overflow: 0,
+            snapshots_skipped_no_volume: 0,
             records: 0,
             records_refused: 0,
             loss_events: 0,
@@ -494,6 +532,17 @@ fn refused(c: &mut Counters, e: InsertError) {
     }
 }
 
+/// Counts an execution refused for VWAP (shares or price).
+#[cold]
+#[inline(never)]
+fn implausible_execution(c: &mut Counters, shares: u64) {
+    if shares > MAX_EXECUTION_SHARES {
+        c.implausible_shares += 1;
+    } else {
+        c.implausible_price += 1;
+    }
+}
+
 /// A locate's first name, from an add.
 #[cold]
 #[inline(never)]
@@ -545,8 +594,12 @@ pub struct Engine<'s> {
     interval_ns: u64,
     next_boundary: Option<u64>,
     /// The timestamp from which a message needs [`Engine::advance_time`]:
-    /// `next_boundary`, or 0 before the first message.
+    /// `next_boundary` (at most [`DAY_NS`], so that every timestamp out of
+    /// the day takes the slow path), or 0 before the first message.
     next_due: u64,
+    /// The latest timestamp applied (time never goes back: a message
+    /// stamped earlier is applied at this time).
+    now: u64,
     last_exec_any: Option<u64>,
     active: [u64; LOCATES / 64],
     active_count: u32,
@@ -595,6 +648,7 @@ impl<'s> Engine<'s> {
             interval_ns: config.interval_ns,
             next_boundary: None,
             next_due: 0,
+            now: 0,
             last_exec_any: None,
             active: [0; LOCATES / 64],
             active_count: 0,
@@ -977,19 +1031,46 @@ impl<'s> Engine<'s> {
     }
 
     /// Emits the boundaries the message's timestamp has reached and counts
-    /// it; returns the timestamp.
+    /// it; returns the time to apply it at (its timestamp, or the latest
+    /// one when its own goes back or beyond the day).
     #[inline(always)]
     fn begin<S: SnapshotSink>(&mut self, h: &itch::Header, type_index: usize, sink: &mut S) -> u64 {
-        let ts = h.timestamp_ns();
-        if ts >= self.next_due {
-            self.advance_time(ts, sink);
-        }
+        let raw = h.timestamp_ns();
+        // One well-predicted branch: next_due <= DAY_NS, so an out-of-day
+        // timestamp fails the first test.
+        let ts = if (raw >= self.next_due) | (raw < self.now) {
+            self.time_cold(raw, sink)
+        } else {
+            self.now = raw;
+            raw
+        };
         let c = &mut self.counters;
         c.messages_applied += 1;
         if let Some(n) = c.messages_by_type.get_mut(type_index) {
             *n += 1;
         }
         ts
+    }
+
+    /// A timestamp at or past the next boundary, going back, or beyond the
+    /// day: emits the boundaries it reached, or counts it and returns the
+    /// latest timestamp instead.
+    #[cold]
+    #[inline(never)]
+    fn time_cold<S: SnapshotSink>(&mut self, raw: u64, sink: &mut S) -> u64 {
+        if raw >= DAY_NS {
+            self.counters.timestamp_out_of_day += 1;
+            return self.now;
+        }
+        if raw < self.now {
+            self.counters.timestamp_backwards += 1;
+            return self.now;
+        }
+        if raw >= self.next_due {
+            self.advance_time(raw, sink);
+        }
+        self.now = raw;
+        raw
     }
 
     /// Every type but the book messages of [`Engine::apply_bytes`].
@@ -1158,6 +1239,10 @@ impl<'s> Engine<'s> {
         if shares == 0 {
             return;
         }
+        if (shares > MAX_EXECUTION_SHARES) | (price == 0) {
+            implausible_execution(&mut self.counters, shares);
+            return;
+        }
         let n = self.geometry.buckets;
         let li = usize::from(locate);
         let Some(ring) = self.vwap.get_mut(li * n..li * n + n) else {
@@ -1177,8 +1262,14 @@ impl<'s> Engine<'s> {
                 slot,
             };
         }
-        self.geometry
-            .record_at(ring, bc.idx, bc.slot, price, shares);
+        if !self
+            .geometry
+            .record_at(ring, bc.idx, bc.slot, price, shares)
+        {
+            // Time never goes back (begin), so only the volume can refuse.
+            self.counters.vwap_overflow += 1;
+            return;
+        }
         if let Some(s) = self.symbols.get_mut(li) {
             s.last_exec_ns = s.last_exec_ns.max(ts);
         }
@@ -1200,11 +1291,14 @@ impl<'s> Engine<'s> {
     fn advance_time<S: SnapshotSink>(&mut self, ts: u64, sink: &mut S) {
         let i = self.interval_ns;
         self.records_mode = sink.record_depth() > 0;
+        // ts < DAY_NS (begin), and boundaries saturate rather than wrap
+        // for an interval near u64::MAX.
+        let first_after = |ts: u64| (ts / i).saturating_add(1).saturating_mul(i);
         let Some(mut b) = self.next_boundary else {
             // First message: the first boundary is the first multiple of I after it.
-            let b = (ts / i + 1) * i;
+            let b = first_after(ts);
             self.next_boundary = Some(b);
-            self.next_due = b;
+            self.next_due = b.min(DAY_NS);
             return;
         };
         if b > ts {
@@ -1224,14 +1318,14 @@ impl<'s> Engine<'s> {
                 // Nothing changes before this message, so no boundary up to ts
                 // has an execution in its window or a changed book: skip them
                 // all.
-                b = (ts / i + 1) * i;
+                b = first_after(ts);
                 break;
             }
             self.emit_boundary(b, sink);
-            b += i;
+            b = b.saturating_add(i);
         }
         self.next_boundary = Some(b);
-        self.next_due = b;
+        self.next_due = b.min(DAY_NS);
     }
 
     #[inline(never)]
@@ -1251,6 +1345,7 @@ impl<'s> Engine<'s> {
                     word &= word - 1;
                     let li = wi * 64 + bit;
                     let Some(s) = self.symbols.get(li) else {
+                        self.counters.snapshots_skipped_no_volume += 1;
                         continue;
                     };
                     if s.last_exec_ns < window_start {
@@ -1263,10 +1358,17 @@ impl<'s> Engine<'s> {
                         continue;
                     }
                     let Some(ring) = self.vwap.get(li * n..li * n + n) else {
+                        self.counters.snapshots_skipped_no_volume += 1;
                         continue;
                     };
-                    let (notional, volume) = self.geometry.window_sum(ring, b);
+                    let Some((notional, volume)) = self.geometry.window_sum(ring, b) else {
+                        self.counters.snapshots_skipped_overflow += 1;
+                        continue;
+                    };
                     let Some(vwap) = vwap_price4(notional, volume) else {
+                        // Zero volume (vwap_price4 cannot overflow on a
+                        // window sum).
+                        self.counters.snapshots_skipped_no_volume += 1;
                         continue;
                     };
                     let snap = Snapshot {

@@ -124,8 +124,13 @@ impl Engine<'_> {
                 self.active[wi] &= !bit;
                 self.active_count -= 1;
             } else if let Some(ring) = self.vwap.get(li * n..li * n + n) {
-                let (notional, volume) = self.geometry.window_sum(ring, b);
-                window = vwap_price4(notional, volume).map(|v| (v, volume));
+                match self.geometry.window_sum(ring, b) {
+                    Some((notional, volume)) => {
+                        window = vwap_price4(notional, volume).map(|v| (v, volume));
+                    }
+                    // The record goes out with its book, without a VWAP.
+                    None => self.counters.snapshots_skipped_overflow += 1,
+                }
             }
         }
         let bids = self.levels.levels(&s.bids);

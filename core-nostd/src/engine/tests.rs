@@ -577,3 +577,97 @@ fn owed_records_show_the_boundary_state_even_when_written_late() {
     assert_eq!((sink.got[6].locate, sink.got[6].ask_count), (6, 1));
     assert_eq!(eng.counters().records, 7);
 }
+
+/// Issue 9: a Cross with shares near 2^64 overflowed the window volume (a
+/// debug build panicked in vwap.rs, a release build silently dropped the
+/// symbol's snapshots).
+#[test]
+fn cross_shares_near_2_pow_64_are_refused_and_counted() {
+    let cfg = small();
+    let mut st = Store::new(&cfg);
+    let mut eng = st.engine(&cfg);
+    let out = run(
+        &mut eng,
+        &[
+            p(1, 10 * MS, 100, 1_000_000),
+            q(1, 20 * MS, u64::MAX - 1, 1_000_000),
+            q(1, 30 * MS, u64::MAX, 1_000_000),
+            p(1, 40 * MS, 100, 1_000_000),
+            sys(200 * MS),
+        ],
+    );
+    assert_eq!(eng.counters().implausible_shares, 2);
+    assert_eq!(eng.counters().vwap_executions, 2);
+    // Boundaries 100 and 200 ms both see the two trades, nothing else.
+    assert_eq!(out.len(), 2, "{out:?}");
+    for s in &out {
+        assert_eq!((s.vwap, s.vol), (1_000_000, 200));
+    }
+}
+
+/// Time never goes back: an earlier or out-of-day timestamp is applied at the
+/// latest one, counted; boundaries are not emitted again.
+#[test]
+fn timestamps_backwards_or_beyond_the_day_are_applied_at_the_latest_time() {
+    let cfg = small();
+    let mut st = Store::new(&cfg);
+    let mut eng = st.engine(&cfg);
+    let out = run(
+        &mut eng,
+        &[
+            p(1, 150 * MS, 100, 1_000_000),
+            // Back before the first boundary (200 ms): counted, applied at 150 ms.
+            p(1, 10 * MS, 100, 2_000_000),
+            a(1, 20 * MS, 7, b'B', 10, 900_000),
+            // 2^48 - 1 ns is 78 hours: applied at 150 ms, no boundary emitted.
+            p(1, (1 << 48) - 1, 200, 3_000_000),
+            q(1, DAY_NS, 0, 1),
+            sys(250 * MS),
+        ],
+    );
+    let c = eng.counters();
+    assert_eq!((c.timestamp_backwards, c.timestamp_out_of_day), (2, 2));
+    assert_eq!(c.messages_applied, 6);
+    assert_eq!(eng.best_bid(1), quote(900_000, 10));
+    // One boundary (200 ms), all three trades in its window.
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].b, 200 * MS);
+    assert_eq!((out[0].vwap, out[0].vol), (2_250_000, 400));
+    // Time stays at 250 ms: a message at 260 ms emits nothing, one at 300 ms
+    // emits 300 ms only.
+    let out = run(&mut eng, &[sys(260 * MS), sys(240 * MS), sys(300 * MS)]);
+    assert_eq!(out.iter().map(|s| s.b).collect::<Vec<_>>(), [300 * MS]);
+    assert_eq!(eng.counters().timestamp_backwards, 3);
+}
+
+/// Executions at price 0 do not count toward VWAP (counted); a C still
+/// reduces its order.
+#[test]
+fn executions_at_price_zero_are_refused_for_vwap() {
+    let cfg = small();
+    let mut st = Store::new(&cfg);
+    let mut eng = st.engine(&cfg);
+    let out = run(
+        &mut eng,
+        &[
+            a(1, MS, 5, b'S', 100, 1_000_000),
+            c(2 * MS, 5, 30, b'Y', 0),
+            p(1, 3 * MS, 10, 0),
+            q(1, 4 * MS, 10, 0),
+            e(5 * MS, 5, 10),
+            a(1, 6 * MS, 6, b'B', u32::MAX, u32::MAX - 1),
+            e(7 * MS, 6, u32::MAX),
+            sys(100 * MS),
+        ],
+    );
+    let c = eng.counters();
+    assert_eq!((c.implausible_price, c.implausible_shares), (3, 0));
+    assert_eq!(c.vwap_executions, 2);
+    assert_eq!(eng.best_ask(1), quote(1_000_000, 60));
+    assert_eq!(eng.best_bid(1), None);
+    assert_eq!(out.len(), 1);
+    let n = 10 * 1_000_000u128 + u128::from(u32::MAX) * u128::from(u32::MAX - 1);
+    let v = 10 + u128::from(u32::MAX);
+    assert_eq!(u128::from(out[0].vwap), (2 * n + v) / (2 * v));
+    assert_eq!(out[0].vol, v as u64);
+}
