@@ -9,8 +9,12 @@ use hdrhistogram::Histogram;
 use tickwire_core::engine::{Engine, EngineDeliver, SnapshotSink};
 use tickwire_core::feed::{Arrival, FeedConfig, Held, Line, Request, Sequencer};
 
+use super::publisher::FeedHold;
+use super::worker::{hold_packet, RX_BURST};
+use crate::control::forward::Forwarder;
 use crate::control::recovery::{RecoveryRequest, RecoveryTx};
-use crate::dpdk::Mbuf;
+use crate::dpdk::{self, Mbuf, MbufBurst};
+use tickwire_core::wire::{classify_frame, Frame, MoldPacket};
 
 /// Sessions one worker sequences (further ones are refused and counted).
 pub const MAX_FEED_SESSIONS: usize = 4;
@@ -266,6 +270,116 @@ impl FeedWorker<'_, '_> {
             skew_ns: self.skew_ns.clone(),
             recovery_ns: self.recovery_ns.clone(),
             requests_refused: self.requests.as_ref().map_or(0, RecoveryTx::refused),
+        }
+    }
+}
+
+/// What one received frame is, in lines mode.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// MoldUDP64 on a line: its bytes at `off..off + len` of the frame.
+    Mold { off: usize, len: usize, line: Line },
+    /// MoldUDP64 on no configured line.
+    NotALine,
+    /// Filtered or malformed (counted by the engine).
+    Other,
+}
+
+/// Lines mode: one burst through the feed. Every MoldUDP64 frame goes to
+/// its session's sequencer as the mbuf itself; what the sequencer does not
+/// hold goes back into `rx` for one bulk free, frames for the control plane
+/// to its ring.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn lines_burst<'e, S: SnapshotSink>(
+    f: &mut FeedWorker<'_, 'e>,
+    from_b: bool,
+    rx: &mut MbufBurst<'e, RX_BURST>,
+    eng: &mut Engine<'_>,
+    sink: &mut S,
+    ports: &[u16],
+    now_ns: u64,
+    forward: Option<&mut Forwarder<'_, 'e>>,
+    release: &mut Option<&FeedHold>,
+    multi_seg: &mut u64,
+) {
+    let n = rx.len().min(RX_BURST);
+    let mut kinds = [Kind::Other; RX_BURST];
+    for (k, m) in kinds.iter_mut().zip(rx.iter()) {
+        if m.nb_segs() > 1 {
+            *multi_seg += 1;
+        }
+        let data = m.data();
+        match classify_frame(data, ports) {
+            Ok(Frame::Mold {
+                packet,
+                dst_ip,
+                dst_port,
+                ..
+            }) => {
+                let bytes = packet.into_inner();
+                let off = bytes.as_ptr() as usize - data.as_ptr() as usize;
+                *k = match f.select.line_of(from_b, dst_ip, dst_port) {
+                    Some(line) => Kind::Mold {
+                        off,
+                        len: bytes.len(),
+                        line,
+                    },
+                    None => Kind::NotALine,
+                };
+            }
+            other => {
+                eng.on_classified(other, sink);
+            }
+        }
+    }
+    let mut bufs: [Option<Mbuf<'e>>; RX_BURST] = std::array::from_fn(|_| None);
+    for (b, m) in bufs.iter_mut().zip(rx.drain()) {
+        *b = Some(m);
+    }
+    let mut to_control: MbufBurst<'e, RX_BURST> = MbufBurst::new();
+    for i in 0..n {
+        if let (Some(Kind::Mold { off, len, .. }), Some(Some(next))) =
+            (kinds.get(i + 1), bufs.get(i + 1))
+        {
+            if let Some(Ok(p)) = next
+                .data()
+                .get(*off..off + len)
+                .map(MoldPacket::new_checked)
+            {
+                eng.prefetch_packet(&p, dpdk::prefetch0);
+            }
+        }
+        let Some(m) = bufs[i].take() else { continue };
+        let back = match kinds[i] {
+            Kind::Mold { off, len, line } => {
+                if let Some(flag) = *release {
+                    let held = m.data().get(off..off + len).map(MoldPacket::new_checked);
+                    if let Some(Ok(p)) = held {
+                        if hold_packet(&p, flag) {
+                            *release = None;
+                        }
+                    }
+                }
+                f.on_packet(now_ns, line, MoldMbuf::new(m, off, len), eng, sink)
+            }
+            Kind::NotALine => {
+                f.not_a_line += 1;
+                Some(m)
+            }
+            Kind::Other if forward.is_some() => to_control.push(m).err(),
+            Kind::Other => Some(m),
+        };
+        if let Some(m) = back {
+            // Room: `rx` was drained and holds at most what it gave.
+            let _ = rx.push(m);
+        }
+    }
+    if let Some(fwd) = forward {
+        let k = to_control.len();
+        if k > 0 {
+            let mask = if k >= 64 { u64::MAX } else { (1u64 << k) - 1 };
+            fwd.forward(&mut to_control, mask);
         }
     }
 }

@@ -9,19 +9,17 @@ use std::sync::atomic::{
 
 use hdrhistogram::Histogram;
 use tickwire_core::book::{Level, OrderSlot, SymbolState};
-use tickwire_core::engine::SnapshotSink;
 use tickwire_core::engine::{Counters, Engine, EngineConfig, Storage};
-use tickwire_core::feed::Line;
 use tickwire_core::vwap::VwapBucket;
 use tickwire_core::wire::{classify_frame, Frame, MoldPacket, WireError};
 
-use super::feed::{feed_slots, FeedReport, FeedSetup, FeedWorker, MoldMbuf};
+use super::feed::{feed_slots, lines_burst, FeedReport, FeedSetup, FeedWorker};
 use super::metrics::snapshot::{self, Slot, WorkerSnap};
 use super::out_sink::WorkerSink;
 use super::publisher::FeedHold;
 use super::tx::TxCounters;
 use crate::control::forward::Forwarder;
-use crate::dpdk::{self, signal, DpdkBox, Mbuf, MbufBurst, RxQueue};
+use crate::dpdk::{self, signal, DpdkBox, MbufBurst, RxQueue};
 
 /// Owed book records written after each frame (records mode): bounds what
 /// one frame pays for a boundary of thousands of symbols.
@@ -529,116 +527,6 @@ fn publish(
     slot.publish(snap);
 }
 
-/// What one received frame is, in lines mode.
-#[derive(Clone, Copy)]
-enum Kind {
-    /// MoldUDP64 on a line: its bytes at `off..off + len` of the frame.
-    Mold { off: usize, len: usize, line: Line },
-    /// MoldUDP64 on no configured line.
-    NotALine,
-    /// Filtered or malformed (counted by the engine).
-    Other,
-}
-
-/// Lines mode: one burst through the feed. Every MoldUDP64 frame goes to
-/// its session's sequencer as the mbuf itself; what the sequencer does not
-/// hold goes back into `rx` for one bulk free, frames for the control plane
-/// to its ring.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn lines_burst<'e, S: SnapshotSink>(
-    f: &mut FeedWorker<'_, 'e>,
-    from_b: bool,
-    rx: &mut MbufBurst<'e, RX_BURST>,
-    eng: &mut Engine<'_>,
-    sink: &mut S,
-    ports: &[u16],
-    now_ns: u64,
-    forward: Option<&mut Forwarder<'_, 'e>>,
-    release: &mut Option<&FeedHold>,
-    multi_seg: &mut u64,
-) {
-    let n = rx.len().min(RX_BURST);
-    let mut kinds = [Kind::Other; RX_BURST];
-    for (k, m) in kinds.iter_mut().zip(rx.iter()) {
-        if m.nb_segs() > 1 {
-            *multi_seg += 1;
-        }
-        let data = m.data();
-        match classify_frame(data, ports) {
-            Ok(Frame::Mold {
-                packet,
-                dst_ip,
-                dst_port,
-                ..
-            }) => {
-                let bytes = packet.into_inner();
-                let off = bytes.as_ptr() as usize - data.as_ptr() as usize;
-                *k = match f.select.line_of(from_b, dst_ip, dst_port) {
-                    Some(line) => Kind::Mold {
-                        off,
-                        len: bytes.len(),
-                        line,
-                    },
-                    None => Kind::NotALine,
-                };
-            }
-            other => {
-                eng.on_classified(other, sink);
-            }
-        }
-    }
-    let mut bufs: [Option<Mbuf<'e>>; RX_BURST] = std::array::from_fn(|_| None);
-    for (b, m) in bufs.iter_mut().zip(rx.drain()) {
-        *b = Some(m);
-    }
-    let mut to_control: MbufBurst<'e, RX_BURST> = MbufBurst::new();
-    for i in 0..n {
-        if let (Some(Kind::Mold { off, len, .. }), Some(Some(next))) =
-            (kinds.get(i + 1), bufs.get(i + 1))
-        {
-            if let Some(Ok(p)) = next
-                .data()
-                .get(*off..off + len)
-                .map(MoldPacket::new_checked)
-            {
-                eng.prefetch_packet(&p, dpdk::prefetch0);
-            }
-        }
-        let Some(m) = bufs[i].take() else { continue };
-        let back = match kinds[i] {
-            Kind::Mold { off, len, line } => {
-                if let Some(flag) = *release {
-                    let held = m.data().get(off..off + len).map(MoldPacket::new_checked);
-                    if let Some(Ok(p)) = held {
-                        if hold_packet(&p, flag) {
-                            *release = None;
-                        }
-                    }
-                }
-                f.on_packet(now_ns, line, MoldMbuf::new(m, off, len), eng, sink)
-            }
-            Kind::NotALine => {
-                f.not_a_line += 1;
-                Some(m)
-            }
-            Kind::Other if forward.is_some() => to_control.push(m).err(),
-            Kind::Other => Some(m),
-        };
-        if let Some(m) = back {
-            // Room: `rx` was drained and holds at most what it gave.
-            let _ = rx.push(m);
-        }
-    }
-    if let Some(fwd) = forward {
-        let k = to_control.len();
-        if k > 0 {
-            let mask = if k >= 64 { u64::MAX } else { (1u64 << k) - 1 };
-            fwd.forward(&mut to_control, mask);
-        }
-    }
-}
-
 /// `--wait-for-subscription`: true once the feed may flow. A frame holding
 /// an order-book message waits here (spinning, quit honoured) until the
 /// publisher has answered a MarketDataRequest.
@@ -655,7 +543,7 @@ fn hold_here(frame: &Result<Frame<'_>, WireError>, hold: &FeedHold) -> bool {
 
 /// [`hold_here`] for a MoldUDP64 packet.
 #[cold]
-fn hold_packet(packet: &MoldPacket<&[u8]>, hold: &FeedHold) -> bool {
+pub(super) fn hold_packet(packet: &MoldPacket<&[u8]>, hold: &FeedHold) -> bool {
     let release = &hold.released;
     if release.load(Acquire) {
         return true;
