@@ -22,7 +22,7 @@ pub struct Held<P> {
 impl<P> Held<P> {
     /// One past its last message.
     pub fn end(&self) -> u64 {
-        self.seq + u64::from(self.count)
+        self.seq.saturating_add(u64::from(self.count))
     }
 }
 

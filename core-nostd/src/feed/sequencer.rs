@@ -438,7 +438,7 @@ impl<'s, P: AsRef<[u8]>> Sequencer<'s, P> {
         l.duplicates += skip;
         l.won += new;
         self.counters.applied += new;
-        self.expected = seq + u64::from(count);
+        self.expected = seq.saturating_add(u64::from(count));
         d.deliver(packet.as_ref(), skip as u16);
     }
 

@@ -22,9 +22,9 @@ fn packet(seq: u64, count: u16) -> Vec<u8> {
     b.extend_from_slice(&seq.to_be_bytes());
     b.extend_from_slice(&count.to_be_bytes());
     if count != 0xffff {
-        for s in seq..seq + u64::from(count) {
+        for i in 0..u64::from(count) {
             b.extend_from_slice(&8u16.to_be_bytes());
-            b.extend_from_slice(&s.to_be_bytes());
+            b.extend_from_slice(&seq.wrapping_add(i).to_be_bytes());
         }
     }
     b
@@ -51,7 +51,7 @@ impl Deliver for Model {
     }
     fn lost(&mut self, first: u64, count: u64) {
         self.lost.push((first, count));
-        self.decided.extend(first..first + count);
+        self.decided.extend(first..first.saturating_add(count));
     }
 }
 
@@ -584,4 +584,29 @@ fn skew_between_lines() {
     s.on_packet(1_700, Line::B, packet(1, 2), &mut m);
     assert_eq!(s.take_skew(), Some(700));
     assert_eq!(s.take_skew(), None);
+}
+
+/// Sequence numbers come from the wire: at the top of the range nothing
+/// wraps (or panics in a build with overflow checks).
+#[test]
+fn sequence_numbers_at_the_top_of_the_range() {
+    let cfg = FeedConfig {
+        lines: 2,
+        servers: 1,
+        ..FeedConfig::SINGLE
+    };
+    let mut slots: [Option<Held<Vec<u8>>>; 4] = Default::default();
+    let mut s = Sequencer::new(cfg, &mut slots);
+    let mut m = Model::default();
+    let top = u64::MAX - 2;
+    let _ = s.on_packet(0, Line::A, packet(top, 1), &mut m);
+    // In sequence, running past the end of the range.
+    let _ = s.on_packet(1, Line::A, packet(top + 1, 5), &mut m);
+    // Ahead (held), then a copy on B.
+    let _ = s.on_packet(2, Line::A, packet(u64::MAX, 3), &mut m);
+    let _ = s.on_packet(3, Line::B, packet(top, 4), &mut m);
+    s.poll(10_000_000_000, &mut m, &mut |_| true);
+    assert_eq!(s.expected(), u64::MAX);
+    assert_eq!(m.applied[..2], [top, top + 1]);
+    assert_eq!(s.held(), 0);
 }
