@@ -79,11 +79,6 @@ pub struct SimulatedServer<'r> {
     pub latency_ns: u64,
 }
 
-struct Pending {
-    at: u64,
-    packet: Vec<u8>,
-}
-
 /// The feed's configuration and its reorder buffer size (packets per
 /// session).
 #[derive(Debug, Clone, Copy)]
@@ -122,7 +117,7 @@ pub fn replay_lines<S: SnapshotSink>(
         (0..MAX_FEED_SESSIONS).map(|_| Vec::new()).collect();
     let mut free_slots = slot_store.iter_mut();
     let mut seqs: Vec<Sequencer<'_, Packet<'_>>> = Vec::new();
-    let mut pending: BTreeMap<(u64, u64), Pending> = BTreeMap::new();
+    let mut pending: BTreeMap<(u64, u64), Vec<u8>> = BTreeMap::new();
     let mut pending_key = 0u64;
     let mut report = LinesReport {
         sessions: Vec::new(),
@@ -145,7 +140,7 @@ pub fn replay_lines<S: SnapshotSink>(
                     seqs: &mut Vec<Sequencer<'_, Packet<'_>>>,
                     engine: &mut Engine<'_>,
                     sink: &mut S,
-                    pending: &mut BTreeMap<(u64, u64), Pending>,
+                    pending: &mut BTreeMap<(u64, u64), Vec<u8>>,
                     pending_key: &mut u64,
                     report: &mut LinesReport| {
         for s in seqs.iter_mut() {
@@ -159,13 +154,7 @@ pub fn replay_lines<S: SnapshotSink>(
                     match srv.source.answer(&session, r.seq, r.count) {
                         Some(packet) => {
                             *pending_key += 1;
-                            pending.insert(
-                                (now + srv.latency_ns, *pending_key),
-                                Pending {
-                                    at: now + srv.latency_ns,
-                                    packet,
-                                },
-                            );
+                            pending.insert((now + srv.latency_ns, *pending_key), packet);
                             report.answered += 1;
                         }
                         None => report.silent += 1,
@@ -178,6 +167,35 @@ pub fn replay_lines<S: SnapshotSink>(
             }
         }
     };
+
+    // Every session polled at `now` (requests become answers due later).
+    macro_rules! poll {
+        () => {
+            poll_all(
+                now,
+                &mut seqs,
+                &mut engine,
+                sink,
+                &mut pending,
+                &mut pending_key,
+                &mut report,
+            )
+        };
+    }
+    // The answers due by `$until`, each at its own time, then a poll.
+    macro_rules! deliver_due {
+        ($until:expr) => {
+            while let Some(entry) = pending.first_entry() {
+                if entry.key().0 > $until {
+                    break;
+                }
+                let ((at, _), packet) = entry.remove_entry();
+                now = now.max(at);
+                on_answer(now, packet, &mut seqs, &mut engine, sink);
+                poll!();
+            }
+        };
+    }
 
     loop {
         // The earlier of the two lines' next records (A first on a tie).
@@ -197,26 +215,7 @@ pub fn replay_lines<S: SnapshotSink>(
             (None, Some(y)) => (Line::B, y),
             (None, None) => break,
         };
-        // Answers due first.
-        while let Some((&key, _)) = pending.iter().next() {
-            if key.0 > t {
-                break;
-            }
-            let p = pending.remove(&key).map(|p| (p.at, p.packet));
-            if let Some((at, packet)) = p {
-                now = now.max(at);
-                on_answer(now, packet, &mut seqs, &mut engine, sink);
-                poll_all(
-                    now,
-                    &mut seqs,
-                    &mut engine,
-                    sink,
-                    &mut pending,
-                    &mut pending_key,
-                    &mut report,
-                );
-            }
-        }
+        deliver_due!(t);
         now = now.max(t);
         let rec = match line {
             Line::A => {
@@ -267,15 +266,7 @@ pub fn replay_lines<S: SnapshotSink>(
                 engine.on_classified(other, sink);
             }
         }
-        poll_all(
-            now,
-            &mut seqs,
-            &mut engine,
-            sink,
-            &mut pending,
-            &mut pending_key,
-            &mut report,
-        );
+        poll!();
     }
     // The input ended: let answers and timers run out (capture time moves
     // on in small steps), as a live feed handler would while it waits.
@@ -293,23 +284,8 @@ pub fn replay_lines<S: SnapshotSink>(
             .next()
             .map_or(now + step, |k| k.0.min(now + step));
         now = next.max(now + 1);
-        while let Some((&key, _)) = pending.iter().next() {
-            if key.0 > now {
-                break;
-            }
-            if let Some(p) = pending.remove(&key) {
-                on_answer(now, p.packet, &mut seqs, &mut engine, sink);
-            }
-        }
-        poll_all(
-            now,
-            &mut seqs,
-            &mut engine,
-            sink,
-            &mut pending,
-            &mut pending_key,
-            &mut report,
-        );
+        deliver_due!(now);
+        poll!();
     }
     report.elapsed = start.elapsed();
     report.live_orders = engine.live_orders();
