@@ -218,7 +218,8 @@ pub fn run(ctx: WorkerContext<'_, '_>) -> Result<WorkerReport, String> {
     if let Some(slot) = metrics {
         // Live from the start, not from the first housekeeping tick.
         snap.tick_tsc = start;
-        slot.publish(&snap);
+        // SAFETY: each worker has its own slot and is its only writer.
+        unsafe { slot.publish(&snap) };
     }
     let to_ns = |tsc: u64| {
         wall_base_ns
@@ -524,7 +525,9 @@ fn publish(
         snap.sessions_refused = f.sessions_refused;
         snap.requests_refused = f.requests_refused();
     }
-    slot.publish(snap);
+    // SAFETY: each worker has its own slot (the host hands slot i to
+    // worker i only) and is its only writer.
+    unsafe { slot.publish(snap) };
 }
 
 /// `--wait-for-subscription`: true once the feed may flow. A frame holding

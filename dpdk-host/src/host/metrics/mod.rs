@@ -644,7 +644,8 @@ mod tests {
         w.tx.fix_sent = 2;
         w.latency.count = 1;
         w.latency.buckets[3] = 1;
-        hub.slots[0].publish(&w);
+        // SAFETY: the test is the slot's only writer.
+        unsafe { hub.slots[0].publish(&w) };
         let text = hub.exposition();
         for want in [
             "tickwire_messages_applied_total{worker=\"0\"} 7",

@@ -172,8 +172,13 @@ pub struct Slot {
 unsafe impl Sync for Slot {}
 
 impl Slot {
-    /// Publishes `s`. Only one thread may ever call this on a slot.
-    pub fn publish(&self, s: &WorkerSnap) {
+    /// Publishes `s`.
+    ///
+    /// # Safety
+    ///
+    /// Only one thread may ever call this on a slot (the single writer the
+    /// sequence lock assumes); concurrent calls would race on `data`.
+    pub unsafe fn publish(&self, s: &WorkerSnap) {
         let q = self.seq.load(Ordering::Relaxed);
         self.seq.store(q.wrapping_add(1), Ordering::Relaxed);
         fence(Ordering::Release);
@@ -216,7 +221,8 @@ mod tests {
                     w.rx_packets = i;
                     w.rx_bursts = i;
                     w.counters.messages_applied = i;
-                    slot.publish(&w);
+                    // SAFETY: this thread is the slot's only writer.
+                    unsafe { slot.publish(&w) };
                 }
             });
             let mut last = 0;
