@@ -11,7 +11,7 @@ use zerocopy::FromBytes;
 
 mod pending;
 mod record;
-pub use record::{BookRecord, RECORD_DEPTH};
+pub use record::{BookRecord, Origin, RECORD_DEPTH};
 
 /// Sessions tracked at once (a feed normally has one per day).
 pub const MAX_SESSIONS: usize = 8;
@@ -600,6 +600,10 @@ pub struct Engine<'s> {
     /// The latest timestamp applied (time never goes back: a message
     /// stamped earlier is applied at this time).
     now: u64,
+    /// MoldUDP64 session and sequence number of the last message applied
+    /// (its time is `now`), for the origin of book records.
+    applied_session: [u8; 10],
+    applied_seq: u64,
     last_exec_any: Option<u64>,
     active: [u64; LOCATES / 64],
     active_count: u32,
@@ -649,6 +653,8 @@ impl<'s> Engine<'s> {
             next_boundary: None,
             next_due: 0,
             now: 0,
+            applied_session: [0; 10],
+            applied_seq: 0,
             last_exec_any: None,
             active: [0; LOCATES / 64],
             active_count: 0,
@@ -861,19 +867,22 @@ impl<'s> Engine<'s> {
         sink: &mut S,
     ) -> Result<(), WireError> {
         let count = u64::from(pkt.message_count());
+        let first = pkt.sequence();
+        self.applied_session = *pkt.session();
         let mut bad = None;
         for (this, block) in (0u64..).zip(pkt.messages()) {
             if this < skip {
                 continue;
             }
             match block {
-                Ok(bytes) => {
-                    if let Err(e) = self.apply_bytes(bytes, sink) {
+                Ok(bytes) => match self.apply_bytes(bytes, sink) {
+                    Ok(()) => self.applied_seq = first.saturating_add(this),
+                    Err(e) => {
                         self.counters.messages_malformed += 1;
                         self.counters.count_error(&e);
                         bad = Some(e);
                     }
-                }
+                },
                 Err(e) => {
                     // The rest of the packet cannot be framed.
                     self.counters.messages_malformed += count - this;

@@ -7,7 +7,7 @@
 //! is written first ([`Engine::settle`]), so every record shows its locate
 //! exactly as it was at the boundary.
 
-use super::{vwap_price4, Engine, SnapshotSink, LOCATES, RECORD_DEPTH};
+use super::{vwap_price4, Engine, Origin, SnapshotSink, LOCATES, RECORD_DEPTH};
 
 /// Which locates owe a record of which boundary.
 #[derive(Debug, Clone)]
@@ -15,6 +15,8 @@ pub(super) struct Pending {
     bits: [u64; LOCATES / 64],
     any: bool,
     boundary_ns: u64,
+    /// The last message applied before the boundary.
+    origin: Origin,
     /// First word that may still hold a bit.
     cursor: usize,
 }
@@ -24,6 +26,7 @@ impl Pending {
         bits: [0; LOCATES / 64],
         any: false,
         boundary_ns: 0,
+        origin: Origin::NONE,
         cursor: 0,
     };
 }
@@ -104,6 +107,13 @@ impl Engine<'_> {
         self.dirty_any = false;
         self.pending.any = any != 0;
         self.pending.boundary_ns = b;
+        // Called while the message that reached `b` begins: `now` and the
+        // applied sequence are still the previous message's.
+        self.pending.origin = Origin {
+            session: self.applied_session,
+            seq: self.applied_seq,
+            event_ns: self.now,
+        };
         self.pending.cursor = 0;
     }
 
@@ -135,7 +145,13 @@ impl Engine<'_> {
         }
         let bids = self.levels.levels(&s.bids);
         let asks = self.levels.levels(&s.asks);
-        let taken = sink.on_record(|r| r.fill(b, li as u16, s.symbol(), window, bids, asks, depth));
+        let origin = self.pending.origin;
+        let stale = s.stale != 0;
+        let taken = sink.on_record(|r| {
+            r.fill(b, li as u16, s.symbol(), window, bids, asks, depth);
+            r.origin = origin;
+            r.stale = stale;
+        });
         if taken {
             self.counters.records += 1;
         } else {

@@ -6,6 +6,28 @@ use crate::book::Level;
 /// Most levels per side a record carries (`--max-depth` is at most this).
 pub const RECORD_DEPTH: usize = 10;
 
+/// Where a record's state comes from: the last message the engine applied
+/// before the boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Origin {
+    /// Its MoldUDP64 session, as on the wire (all zero: not MoldUDP64).
+    pub session: [u8; 10],
+    /// Its MoldUDP64 sequence number (0: not MoldUDP64, or none yet).
+    pub seq: u64,
+    /// Its timestamp (ns since midnight; 0: none yet).
+    pub event_ns: u64,
+}
+
+impl Origin {
+    /// No message yet.
+    pub const NONE: Self = Self {
+        session: [0; 10],
+        seq: 0,
+        event_ns: 0,
+    };
+}
+
 /// The state of one locate at an emission boundary: top levels per side
 /// (best first), VWAP over the window ending at the boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +39,13 @@ pub struct BookRecord {
     pub vwap: u64,
     /// Shares executed in the window (0: the window holds no executions).
     pub volume: u64,
+    /// The last message applied before the boundary.
+    pub origin: Origin,
     /// Stock locate.
     pub locate: u16,
+    /// The book may miss messages lost on every route (see
+    /// `Counters::books_possibly_stale`).
+    pub stale: bool,
     /// Bid levels used in `bids`.
     pub bid_count: u8,
     /// Offer levels used in `asks`.
@@ -51,7 +78,9 @@ impl BookRecord {
         boundary_ns: 0,
         vwap: 0,
         volume: 0,
+        origin: Origin::NONE,
         locate: 0,
+        stale: false,
         bid_count: 0,
         ask_count: 0,
         symbol_len: 0,

@@ -671,3 +671,91 @@ fn executions_at_price_zero_are_refused_for_vwap() {
     assert_eq!(u128::from(out[0].vwap), (2 * n + v) / (2 * v));
     assert_eq!(out[0].vol, v as u64);
 }
+
+#[test]
+fn records_carry_the_session_sequence_and_time_of_the_last_message_before_the_boundary() {
+    let cfg = small();
+    let mut st = Store::new(&cfg);
+    let mut eng = st.engine(&cfg);
+    let mut sink = Records {
+        depth: 1,
+        got: Vec::new(),
+        dirs: Vec::new(),
+        refuse: false,
+    };
+    let pkt = |seq: u64, msgs: &[Vec<u8>]| {
+        let mut v = b"SESSION001".to_vec();
+        v.extend_from_slice(&seq.to_be_bytes());
+        v.extend_from_slice(&(msgs.len() as u16).to_be_bytes());
+        for m in msgs {
+            v.extend_from_slice(&(m.len() as u16).to_be_bytes());
+            v.extend_from_slice(m);
+        }
+        v
+    };
+    let feed = |eng: &mut Engine<'_>, sink: &mut Records, bytes: Vec<u8>| {
+        eng.on_packet(&MoldPacket::new_checked(&bytes[..]).unwrap(), sink);
+        eng.emit_pending(usize::MAX, sink);
+    };
+    feed(&mut eng, &mut sink, pkt(7, &[r(1, MS, "AAPL")]));
+    // Seq 8 and 9 change the book before 100 ms; seq 10 (in the same
+    // packet) crosses the boundary.
+    feed(
+        &mut eng,
+        &mut sink,
+        pkt(
+            8,
+            &[
+                a(1, 10 * MS, 1, b'B', 100, 1_000_000),
+                a(1, 20 * MS, 2, b'S', 100, 1_010_000),
+                sys(150 * MS),
+            ],
+        ),
+    );
+    assert_eq!(sink.got.len(), 1);
+    let rec = sink.got[0];
+    assert_eq!(rec.boundary_ns, 100 * MS);
+    assert_eq!(
+        rec.origin,
+        Origin {
+            session: *b"SESSION001",
+            seq: 9,
+            event_ns: 20 * MS
+        }
+    );
+    assert!(!rec.stale);
+    // A loss marks the book stale; the next record says so.
+    eng.on_lost(3);
+    feed(
+        &mut eng,
+        &mut sink,
+        pkt(14, &[a(1, 160 * MS, 3, b'B', 5, 1_000_100), sys(250 * MS)]),
+    );
+    let rec = *sink.got.last().unwrap();
+    assert_eq!(
+        (rec.boundary_ns, rec.origin.seq, rec.stale),
+        (200 * MS, 14, true)
+    );
+    assert_eq!(rec.origin.event_ns, 160 * MS);
+    // Framed by a file (no MoldUDP64): the sequence stays what it was.
+    let mut file_eng = Store::new(&cfg);
+    let mut file_eng = file_eng.engine(&cfg);
+    let mut sink2 = Records {
+        depth: 1,
+        got: Vec::new(),
+        dirs: Vec::new(),
+        refuse: false,
+    };
+    for m in [a(1, 10 * MS, 1, b'B', 1, 100), sys(150 * MS)] {
+        file_eng.on_message(&m, &mut sink2).unwrap();
+        file_eng.emit_pending(usize::MAX, &mut sink2);
+    }
+    assert_eq!(
+        sink2.got[0].origin,
+        Origin {
+            session: [0; 10],
+            seq: 0,
+            event_ns: 10 * MS
+        }
+    );
+}
