@@ -257,6 +257,34 @@ fn fmt_u64(mut v: u64, tmp: &mut [u8; 20]) -> usize {
     20 - i
 }
 
+/// Longest Price(4) text: the integer part of `u64::MAX / 10_000` (16
+/// digits), the point and four decimals.
+pub const PRICE4_MAX_LEN: usize = 21;
+
+/// Writes a Price(4) (an integer of 1/10,000) as `int.dddd`, exactly four
+/// decimals, the form FIX price fields carry; returns the text, a prefix of
+/// `buf`.
+pub fn format_price4(value: u64, buf: &mut [u8; PRICE4_MAX_LEN]) -> &str {
+    let mut o = Out { buf, pos: 0 };
+    // PRICE4_MAX_LEN holds any u64, so this cannot fail; an empty text
+    // would be the answer if it did (no panic either way).
+    let n = match o.price4(value) {
+        Ok(()) => o.pos,
+        Err(_) => 0,
+    };
+    core::str::from_utf8(buf.get(..n).unwrap_or(&[])).unwrap_or("")
+}
+
+/// A Price(4) that displays as [`format_price4`] writes it (`101.2500`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price4(pub u64);
+
+impl fmt::Display for Price4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(format_price4(self.0, &mut [0; PRICE4_MAX_LEN]))
+    }
+}
+
 /// Civil date from days since 1970-01-01 (proleptic Gregorian; H. Hinnant's
 /// algorithm), integers only.
 pub const fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -583,6 +611,18 @@ mod tests {
             o.price4(v).unwrap();
             let n = o.pos;
             assert_eq!(&buf[..n], s.as_bytes());
+        }
+    }
+
+    #[test]
+    fn public_price_formatter() {
+        for (v, s) in [
+            (0u64, "0.0000"),
+            (1_012_500, "101.2500"),
+            (u64::MAX, "1844674407370955.1615"),
+        ] {
+            assert_eq!(format_price4(v, &mut [0; PRICE4_MAX_LEN]), s);
+            assert_eq!(std::format!("{}", Price4(v)), s);
         }
     }
 }
