@@ -15,7 +15,7 @@ if [ -n "$bad" ]; then
   head -20 <<<"$bad" >&2
   exit 1
 fi
-for entry in tickwire_count_messages tickwire_fw_init tickwire_fw_on_frame tickwire_fw_on_fix; do
+for entry in tickwire_count_messages tickwire_fw_init tickwire_fw_on_frame tickwire_fw_on_fix tickwire_bus_encode; do
   grep -q "T $entry" <<<"$syms" || { echo "no_std check: entry point $entry missing from $lib" >&2; exit 1; }
 done
 # The firmware example must really link the engine and the FIX session.

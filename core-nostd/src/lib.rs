@@ -1,6 +1,7 @@
 //! tickwire core: zero-copy wire views for Ethernet, IPv4, UDP, MoldUDP64 and
 //! NASDAQ TotalView-ITCH 5.0; full-depth order books, VWAP windows and FIX
-//! snapshot encoding, over storage the caller hands in.
+//! snapshot encoding, and the binary bus record tickwire publishes, over
+//! storage the caller hands in.
 //!
 //! `no_std`, no `alloc`, no `unsafe`, no floating point. Every view validates its
 //! length once in `new_checked`; accessors after that cannot panic.
@@ -11,6 +12,7 @@
 extern crate std;
 
 pub mod book;
+pub mod bus;
 pub mod engine;
 pub mod feed;
 pub mod fix;

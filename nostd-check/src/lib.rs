@@ -7,6 +7,8 @@
 
 pub mod firmware;
 
+use tickwire_core::bus::{self, BusRecord};
+use tickwire_core::engine::{BookRecord, RECORD_DEPTH};
 use tickwire_core::wire::{classify_frame, itch::Message, Frame};
 
 #[panic_handler]
@@ -34,6 +36,27 @@ pub fn count_messages(frame: &[u8]) -> u32 {
             .filter_map(Result::ok)
             .filter(|m| Message::parse(m).is_ok())
             .count() as u32,
+        _ => 0,
+    }
+}
+
+/// Writes the bus record of an empty book for `locate` into `out` and reads
+/// it back: the length, or 0 if either step refused. Links the bus record's
+/// writer and reader.
+#[allow(unsafe_code)]
+#[no_mangle]
+pub extern "C" fn tickwire_bus_encode(
+    locate: u16,
+    pub_seq: u64,
+    out: &mut [u8; bus::MAX_LEN],
+) -> usize {
+    let mut record = BookRecord::EMPTY;
+    record.locate = locate;
+    let Ok(n) = bus::encode(&record, pub_seq, RECORD_DEPTH, out) else {
+        return 0;
+    };
+    match BusRecord::new_checked(out.get(..n).unwrap_or(&[])) {
+        Ok(r) if r.to_book_record() == record => n,
         _ => 0,
     }
 }
