@@ -2,6 +2,7 @@
 //! readers/writers, and the replayer. Not DPDK.
 
 pub mod binfile;
+pub mod bus_json;
 pub mod cli;
 pub mod feed_args;
 pub mod gen;
