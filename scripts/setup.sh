@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(libdpdk-dev dpdk dpdk-dev prometheus pkg-config clang libclang-dev libpcap-dev tcpdump tshark iproute2 binutils python3 python3-venv python3-dev g++ iputils-ping arping buildah)
+APT_PACKAGES=(libdpdk-dev dpdk dpdk-dev prometheus pkg-config clang libclang-dev libpcap-dev tcpdump tshark iproute2 binutils python3 python3-venv python3-dev g++ iputils-ping arping buildah nats-server)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

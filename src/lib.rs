@@ -11,6 +11,7 @@ pub mod itch_encode;
 pub mod lines;
 pub mod mold_packet;
 pub mod mold_store;
+pub mod nats;
 pub mod pcap;
 pub mod plot;
 pub mod provenance;

@@ -287,6 +287,7 @@ pub fn replay_lines<S: SnapshotSink>(
         deliver_due!(now);
         poll!();
     }
+    engine.emit_pending(usize::MAX, sink);
     report.elapsed = start.elapsed();
     report.live_orders = engine.live_orders();
     report.counters = *engine.counters();

@@ -9,6 +9,7 @@ use clap::Parser;
 use tickwire_core::engine::EngineConfig;
 use tickwire_core::fix::FixSession;
 
+use crate::nats::sink::RecordTee;
 use crate::replay::{
     parse_duration_ns, parse_precision, replay, FixWriter, HeapStorage, ReplayOptions, SendingClock,
 };
@@ -131,6 +132,9 @@ struct ReplayArgs {
     /// session has been open for this long.
     #[arg(long, default_value = "5s", value_parser = parse_duration_ns, help_heading = "FIX sessions")]
     linger: u64,
+
+    #[command(flatten)]
+    nats: crate::nats::NatsArgs,
 }
 
 fn midnight_from_date(date: &str) -> Result<u64> {
@@ -196,6 +200,18 @@ pub fn run(args: &[String]) -> Result<()> {
         progress: !a.no_progress && !a.quiet,
         checkpoint_every: a.checkpoints,
     };
+    if a.nats.enabled() && a.fix_listen.is_some() {
+        bail!(
+            "--nats does not combine with --fix-listen in the replayer (the DPDK host does both)"
+        );
+    }
+    let mut nats = match a.nats.enabled() {
+        true => Some(crate::nats::Bridge::start(
+            a.nats.config("tickwire replay"),
+        )?),
+        false => None,
+    };
+    let depth = usize::from(a.nats.nats_depth);
     if a.line_b.is_some() || a.rerequest_from.is_some() || a.recovery.backfill {
         if a.fix_listen.is_some() || a.checkpoints.is_some() {
             bail!("--line-b/--rerequest-from/--backfill do not combine with --fix-listen or --checkpoints yet");
@@ -208,25 +224,30 @@ pub fn run(args: &[String]) -> Result<()> {
             );
         }
         let map = input.load()?;
-        return lines_cli(&a, map, &opts, &mut storage, session, clock, out, len);
+        return lines_cli(&a, map, &opts, &mut storage, session, clock, out, len, nats);
     }
     if let Some(listen) = a.fix_listen {
         let map = input.load()?;
         return serve_cli(&a, listen, map, &opts, &mut storage, len, sizes.bytes());
     }
     let chk_ref: Option<&mut dyn Write> = chk_out.as_mut().map(|b| b.as_mut() as &mut dyn Write);
-    let (mut report, fix_messages, fix_bytes) = if a.no_fix {
+    let nats_tx = nats.as_mut().map(|(tx, _)| tx);
+    let (mut report, fix_messages, fix_bytes, nats_error) = if a.no_fix {
         let mut count = 0u64;
-        let mut sink = |_: &tickwire_core::engine::Snapshot<'_>| count += 1;
+        let mut inner = |_: &tickwire_core::engine::Snapshot<'_>| count += 1;
+        let mut sink = RecordTee::new(&mut inner, nats_tx, depth);
         let r = replay_input(&input, &opts, &mut storage, &mut sink, chk_ref)?;
-        (r, 0, 0)
+        (r, 0, 0, sink.error)
     } else {
         let mut w = FixWriter::new(session, clock, out);
-        let r = replay_input(&input, &opts, &mut storage, &mut w, chk_ref)?;
+        let mut sink = RecordTee::new(&mut w, nats_tx, depth);
+        let r = replay_input(&input, &opts, &mut storage, &mut sink, chk_ref)?;
+        let nats_error = sink.error;
         let (m, b) = (w.messages, w.bytes);
         w.finish().context("writing FIX output")?;
-        (r, m, b)
+        (r, m, b, nats_error)
     };
+    let nats = finish_nats(nats, nats_error);
     if let Some(e) = input.decompress_error() {
         // The decompressed capture ends where the gzip broke: say that first.
         report.input_error = Some(match report.input_error.take() {
@@ -248,6 +269,9 @@ pub fn run(args: &[String]) -> Result<()> {
             "error": report.input_error,
         });
         v["fix"] = serde_json::json!({ "messages": fix_messages, "bytes": fix_bytes });
+        if let Some((c, _)) = &nats {
+            v["nats"] = c.json();
+        }
         v["elapsed_s"] = report.elapsed.as_secs_f64().into();
         v["messages_per_s"] = report.messages_per_sec().into();
         v["live_orders"] = report.live_orders.into();
@@ -270,6 +294,9 @@ pub fn run(args: &[String]) -> Result<()> {
         );
         eprintln!("{}", crate::report::summary(c));
         eprintln!("fix       {fix_messages} messages, {fix_bytes} bytes; live orders at end {}; engine storage {:.1} MiB", report.live_orders, sizes.bytes() as f64 / (1 << 20) as f64);
+        if let Some((c, _)) = &nats {
+            eprintln!("{}", nats_summary(c));
+        }
     }
     if let Some(e) = report.input_error {
         bail!(
@@ -277,7 +304,45 @@ pub fn run(args: &[String]) -> Result<()> {
             a.input.display()
         );
     }
-    Ok(())
+    nats_outcome(nats)
+}
+
+/// Stops the bridge once the replay is over: its final counters, and why
+/// some records were not stored, if any were not.
+fn finish_nats(
+    nats: Option<(crate::nats::BridgeTx, crate::nats::Bridge)>,
+    stopped: Option<anyhow::Error>,
+) -> Option<(crate::nats::BridgeCounters, Option<String>)> {
+    let (tx, bridge) = nats?;
+    let last = bridge.last_error();
+    let c = bridge.finish(tx);
+    let why = match stopped {
+        Some(e) => Some(format!("{e:#}")),
+        None if c.failed > 0 || c.dropped > 0 => Some(format!(
+            "{} of {} records were not stored ({} failed, {} dropped); last error: {}",
+            c.failed + c.dropped,
+            c.offered,
+            c.failed,
+            c.dropped,
+            last.as_deref().unwrap_or("none")
+        )),
+        None => None,
+    };
+    Some((c, why))
+}
+
+fn nats_summary(c: &crate::nats::BridgeCounters) -> String {
+    format!(
+        "nats      {} records offered, {} published, {} acknowledged ({} duplicates), {} retried, {} failed, {} dropped, {} unchanged; {} reconnects",
+        c.offered, c.published, c.acked, c.acked_duplicate, c.retried, c.failed, c.dropped, c.unchanged, c.reconnects()
+    )
+}
+
+fn nats_outcome(nats: Option<(crate::nats::BridgeCounters, Option<String>)>) -> Result<()> {
+    match nats {
+        Some((_, Some(why))) => bail!("NATS: {why}"),
+        _ => Ok(()),
+    }
 }
 
 /// Replays an opened input: from memory, or a gzip BinaryFILE as a stream.
@@ -408,7 +473,9 @@ fn lines_cli(
     clock: SendingClock,
     out: Box<dyn Write>,
     len: u64,
+    mut nats: Option<(crate::nats::BridgeTx, crate::nats::Bridge)>,
 ) -> Result<()> {
+    let depth = usize::from(a.nats.nats_depth);
     let mut b_input = match &a.line_b {
         Some(p) => {
             let m = crate::input::Input::open(p).context("--line-b")?;
@@ -449,18 +516,23 @@ fn lines_cli(
         feed: a.recovery.config(lines, u8::from(server.is_some())),
         reorder_buffer: a.recovery.reorder_buffer as usize,
     };
-    let (report, fix_messages, fix_bytes) = if a.no_fix {
+    let nats_tx = nats.as_mut().map(|(tx, _)| tx);
+    let (report, fix_messages, fix_bytes, nats_error) = if a.no_fix {
         let mut count = 0u64;
-        let mut sink = |_: &tickwire_core::engine::Snapshot<'_>| count += 1;
+        let mut inner = |_: &tickwire_core::engine::Snapshot<'_>| count += 1;
+        let mut sink = RecordTee::new(&mut inner, nats_tx, depth);
         let r = crate::lines::replay_lines(map, b_map, server, cfg, opts, storage, &mut sink)?;
-        (r, 0, 0)
+        (r, 0, 0, sink.error)
     } else {
         let mut w = FixWriter::new(session, clock, out);
-        let r = crate::lines::replay_lines(map, b_map, server, cfg, opts, storage, &mut w)?;
+        let mut sink = RecordTee::new(&mut w, nats_tx, depth);
+        let r = crate::lines::replay_lines(map, b_map, server, cfg, opts, storage, &mut sink)?;
+        let nats_error = sink.error;
         let (m, b) = (w.messages, w.bytes);
         w.finish().context("writing FIX output")?;
-        (r, m, b)
+        (r, m, b, nats_error)
     };
+    let nats = finish_nats(nats, nats_error);
     let feed: Vec<serde_json::Value> = report.sessions.iter().map(|s| s.json.clone()).collect();
     let pct = |v: &[u64], p: f64| -> u64 {
         if v.is_empty() {
@@ -494,6 +566,9 @@ fn lines_cli(
         v["feed"] = feed.clone().into();
         v["recovery"] = recovery.clone();
         v["fix"] = serde_json::json!({ "messages": fix_messages, "bytes": fix_bytes });
+        if let Some((c, _)) = &nats {
+            v["nats"] = c.json();
+        }
         v["elapsed_s"] = report.elapsed.as_secs_f64().into();
         v["live_orders"] = report.live_orders.into();
         std::fs::write(p, serde_json::to_string_pretty(&v)? + "\n")
@@ -513,6 +588,9 @@ fn lines_cli(
         }
         eprintln!("recovery  {recovery}");
         eprintln!("fix       {fix_messages} messages, {fix_bytes} bytes");
+        if let Some((c, _)) = &nats {
+            eprintln!("{}", nats_summary(c));
+        }
     }
-    Ok(())
+    nats_outcome(nats)
 }

@@ -2,14 +2,14 @@
 //!
 //! `tickwire [EAL args] -- [app args]` runs the DPDK host; `tickwire gen`,
 //! `tickwire replay`, `tickwire send`, `tickwire rerequest-server`,
-//! `tickwire plot` and
-//! `tickwire --version` are the offline tools.
+//! `tickwire plot`, `tickwire subscribe` and `tickwire --version` are the
+//! offline tools.
 
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 tickwire: kernel-bypass NASDAQ TotalView-ITCH 5.0 feed handler
-(MoldUDP64 over UDP -> full-depth books, top of book, VWAP -> FIX 4.4 snapshots)
+(MoldUDP64 over UDP -> full-depth books, top of book, VWAP -> FIX 4.4 snapshots, NATS)
 
 USAGE:
     tickwire [EAL args] -- [app args]     run the DPDK feed handler
@@ -18,6 +18,7 @@ USAGE:
     tickwire send FILE [options]          publish a BinaryFILE as MoldUDP64 over UDP (A/B, impaired)
     tickwire rerequest-server FILE [opts] answer MoldUDP64 re-requests from a BinaryFILE
     tickwire plot STATS.json -o X.svg     draw a host run's latency percentiles as SVG
+    tickwire subscribe --nats URL SUBJECT print the book records published to NATS, decoded
     tickwire --version                    build provenance and DPDK version
     tickwire --help                       this text; `tickwire -- --help` for the host's app args
 
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Some("send") => tickwire::send::cli::run(&args[2..]),
         Some("rerequest-server") => tickwire::rerequest::cli::run(&args[2..]),
         Some("plot") => tickwire::plot::run(&args[2..]),
+        Some("subscribe") => tickwire::nats::subscribe::run(&args[2..]),
         Some("--version" | "-V" | "version") => {
             println!("{}", tickwire::provenance::summary());
             Ok(())

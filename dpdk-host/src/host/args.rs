@@ -181,8 +181,9 @@ pub struct HostArgs {
     /// Open MarketDataRequests per FIX session.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "FIX sessions")]
     pub fix_max_requests: u16,
-    /// Book-record ring between each worker and the publisher, in records
-    /// (rounded up to a power of two; about 350 bytes each). A full ring
+    /// Book-record ring between each worker and the publisher (FIX
+    /// sessions, NATS), in records (rounded up to a power of two; about 400
+    /// bytes each). A full ring
     /// never stalls the worker: the record is refused, counted, and the
     /// symbol goes out at the next boundary.
     #[arg(long, default_value_t = 16384, help_heading = "FIX sessions")]
@@ -235,6 +236,11 @@ pub struct HostArgs {
     /// lines mode, opened a gap) for this long.
     #[arg(long, default_value = "5s", value_parser = parse_duration_ns, help_heading = "Metrics and health")]
     pub stale_after: u64,
+
+    /// Book records to NATS (the same records the FIX publisher takes, from
+    /// the same rings), published by a thread of the main lcore's.
+    #[command(flatten)]
+    pub nats: tickwire::nats::NatsArgs,
 }
 
 impl HostArgs {

@@ -217,6 +217,12 @@ fn run_with_eal(
     }
     let lcores = &lcores[..n];
     let on_main = lcores == [eal.main_lcore()];
+    if args.nats.enabled() && on_main {
+        bail!(
+            "--nats: the main lcore drains the book records into the NATS bridge while worker lcores poll the feed, \
+             and this EAL has no worker lcore: give it two or more lcores (e.g. -l 0,1)"
+        );
+    }
     if control.is_some() && on_main {
         bail!(
             "the control plane (--ip{}) runs on the main lcore while worker lcores poll the feed, \
@@ -434,17 +440,46 @@ fn run_with_eal(
     // FIX sessions: a record ring per worker into the publisher on the
     // main lcore.
     let serve_fix = control.is_some_and(|c| c.fix_listen.is_some()) && !args.control_echo;
-    let mut record_rings: Vec<RecordRing> = if serve_fix {
+    // NATS takes the same records: from the FIX publisher when there is
+    // one, else straight from the rings.
+    let mut nats = match args.nats.enabled() {
+        true => {
+            Some(tickwire::nats::Bridge::start(args.nats.config("tickwire")).context("--nats")?)
+        }
+        false => None,
+    };
+    if let Some((_, b)) = &nats {
+        eprintln!(
+            "tickwire: NATS bridge connected to {}{}, subjects {}.SESSION.SYMBOL",
+            args.nats.servers.join(", "),
+            args.nats
+                .nats_stream
+                .as_ref()
+                .map(|s| format!(", JetStream stream {s}"))
+                .unwrap_or_default(),
+            args.nats.nats_prefix
+        );
+        hub.set_nats(b.counters());
+    }
+    let nats_watch = nats.as_ref().map(|(_, b)| b.watch());
+    let record_depth = match (serve_fix, nats.is_some()) {
+        (true, true) => args.max_depth.max(args.nats.nats_depth),
+        (true, false) => args.max_depth,
+        (false, _) => args.nats.nats_depth,
+    };
+    let mut record_rings: Vec<RecordRing> = if serve_fix || nats.is_some() {
         (0..n).map(|_| RecordRing::new(args.record_ring)).collect()
     } else {
         Vec::new()
     };
-    let (mut producers, consumers): (Vec<_>, Vec<_>) =
+    let (mut producers, consumers_all): (Vec<_>, Vec<_>) =
         record_rings.iter_mut().map(RecordRing::split).unzip();
+    let mut consumers = Some(consumers_all);
     let mut producers = producers.drain(..).map(Some).collect::<Vec<_>>();
     producers.resize_with(n, || None);
     let hold = FeedHold::default();
     let mut publisher_storage = None;
+    let mut nats_tx = nats.as_mut().map(|(tx, _)| tx);
     let mut host_publisher = match control.and_then(|c| c.fix_listen.as_ref()) {
         Some(listen) if serve_fix => {
             let pcfg = PublisherConfig {
@@ -464,16 +499,21 @@ fn run_with_eal(
             let storage = publisher_storage.insert(PublisherStorage::new(&pcfg));
             Some(HostPublisher::new(
                 Publisher::new(pcfg, storage)?,
-                consumers,
+                consumers.take().unwrap_or_default(),
                 args.wait_for_subscription.then_some(&hold),
                 wall_base_ns,
                 tsc_base,
                 tsc_hz,
                 args.slow_consumer_grace,
+                nats_tx.take(),
             ))
         }
         _ => None,
     };
+    // NATS without FIX sessions: the main lcore only moves records.
+    let mut nats_pump = nats_tx
+        .take()
+        .map(|tx| publisher::RecordPump::new(consumers.take().unwrap_or_default(), tx));
     let forward_ring = if ctl_on_rx {
         Some(
             ForwardRing::new(eal, n, eal.lcore_socket(eal.main_lcore()))
@@ -533,7 +573,7 @@ fn run_with_eal(
                 // With FIX sessions the datagrams are opt-out.
                 udp: !(serve_fix && args.no_udp_output),
                 records,
-                depth: usize::from(args.max_depth),
+                depth: usize::from(record_depth),
                 stall_start: None,
                 directory_refused: 0,
                 udp_skipped: 0,
@@ -680,6 +720,9 @@ fn run_with_eal(
             })
             .collect();
         hub.main_tick(ports, cp.map(|c| (c.counters(), c.fix_listening())));
+        if let Some(w) = &nats_watch {
+            hub.set_nats(w.counters());
+        }
     };
     metrics_tick(control_plane.as_ref());
     let _telemetry = metrics::telemetry::register(std::sync::Arc::clone(&hub))
@@ -719,12 +762,15 @@ fn run_with_eal(
                 }
             };
             let hook: &mut ControlHook<'_> = if serve_fix { &mut fix_turn } else { &mut *hook };
+            let has_pump = nats_pump.is_some();
+            let mut pump_turn = || nats_pump.as_mut().is_some_and(|p| p.turn());
             main_loop(
                 &live,
                 args.stats_interval,
                 started,
                 control_plane.as_mut(),
                 hook,
+                has_pump.then_some(&mut pump_turn as &mut dyn FnMut() -> bool),
                 serve_fix.then(|| Duration::from_nanos(args.linger)),
                 &mut metrics_tick,
             );
@@ -778,6 +824,19 @@ fn run_with_eal(
         &mut summary,
         host_publisher.as_ref().map(|p| (p.counters(), p.drained)),
     );
+    drop(host_publisher);
+    // What the workers left in the rings goes out too (waiting a little
+    // for room: the feed is over), then the bridge finishes its publishes.
+    let pump_drained = nats_pump.as_mut().map(|p| {
+        p.finish(Duration::from_secs(1));
+        p.drained
+    });
+    drop(nats_pump);
+    let nats_final = nats.take().map(|(tx, b)| {
+        let last = b.last_error();
+        (b.finish(tx), last)
+    });
+    report::add_nats(&mut summary, nats_final, pump_drained);
     eprintln!("{}", report::human(&summary));
     if let Some(p) = &args.stats_json {
         std::fs::write(p, serde_json::to_string_pretty(&summary)? + "\n")
@@ -902,19 +961,22 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
 /// The main lcore's loop while workers run: polls the control plane (if
 /// any) and calls the hook as fast as it can, pausing briefly when there is
 /// nothing to do, and prints a stats line every interval.
+#[allow(clippy::too_many_arguments)]
 fn main_loop(
     live: &[LiveStats],
     interval_ns: u64,
     started: Instant,
     mut control: Option<&mut ControlPlane<'_, '_>>,
     hook: &mut ControlHook<'_>,
+    mut pump: Option<&mut dyn FnMut() -> bool>,
     linger: Option<Duration>,
     metrics_tick: &mut dyn FnMut(Option<&ControlPlane<'_, '_>>),
 ) {
     use std::sync::atomic::Ordering::Relaxed;
-    // Without a control plane there is nothing to poll: check on the workers
-    // every 50 ms as before.
-    let idle_pause = if control.is_some() {
+    // Without a control plane or records to move there is nothing to poll:
+    // check on the workers every 50 ms as before.
+    let polling = control.is_some() || pump.is_some();
+    let idle_pause = if polling {
         Duration::from_micros(20)
     } else {
         Duration::from_millis(50)
@@ -937,13 +999,16 @@ fn main_loop(
             busy = cp.poll(now);
             hook(cp, now);
         }
+        if let Some(p) = pump.as_deref_mut() {
+            busy |= p();
+        }
         if busy {
             idle_turns = 0;
         } else {
             // Spin a little after traffic (replies tend to follow), then
             // give the core back in short naps.
             idle_turns = idle_turns.saturating_add(1);
-            if control.is_some() && idle_turns < 1024 {
+            if polling && idle_turns < 1024 {
                 std::hint::spin_loop();
             } else {
                 std::thread::sleep(idle_pause);

@@ -7,6 +7,7 @@ use std::sync::atomic::{
     Ordering::{Acquire, Release},
 };
 
+use tickwire::nats::BridgeTx;
 use tickwire::publish::{Closed, Publisher, PublisherCounters, Transport};
 
 use super::record_ring::{Consumer, SlotKind};
@@ -61,6 +62,8 @@ pub struct HostPublisher<'s, 'r> {
     /// How long a session that cannot take its snapshots holds up the next
     /// boundary for the others; past it, it is conflated on its own.
     grace_ns: u64,
+    /// The NATS bridge, offered every record the sessions take.
+    bridge: Option<&'r mut BridgeTx>,
     /// Records taken off the rings.
     pub drained: u64,
 }
@@ -69,7 +72,9 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
     /// A publisher fed by `consumers` (one per worker). With `hold`
     /// (--wait-for-subscription), client input waits until the feed has
     /// reached its hold point (so every symbol is known), and the feed is
-    /// released once a MarketDataRequest has been answered.
+    /// released once a MarketDataRequest has been answered. With `bridge`,
+    /// every record also goes to NATS.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         publisher: Publisher<'s, ConnId>,
         consumers: Vec<Consumer<'r>>,
@@ -78,6 +83,7 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
         tsc_base: u64,
         tsc_hz: u64,
         grace_ns: u64,
+        bridge: Option<&'r mut BridgeTx>,
     ) -> Self {
         Self {
             publisher,
@@ -87,6 +93,7 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
             tsc_base,
             tsc_hz,
             grace_ns,
+            bridge,
             drained: 0,
         }
     }
@@ -117,6 +124,7 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
         }
         let publisher = &mut self.publisher;
         let grace_ns = self.grace_ns;
+        let mut bridge = self.bridge.as_deref_mut();
         for cons in &mut self.consumers {
             self.drained += cons.drain_until(DRAIN_PER_TURN, |slot| match slot.kind {
                 SlotKind::Record => {
@@ -128,6 +136,10 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
                         return false;
                     }
                     publisher.on_record(cp, now_ns, &slot.record);
+                    if let Some(b) = bridge.as_deref_mut() {
+                        // Never waits: a full bridge drops and counts.
+                        b.offer(&slot.record);
+                    }
                     true
                 }
                 SlotKind::Directory => {
@@ -145,6 +157,56 @@ impl<'s, 'r> HostPublisher<'s, 'r> {
             if self.publisher.request_answered() {
                 h.released.store(true, Release);
             }
+        }
+    }
+}
+
+/// NATS without FIX sessions: records from every worker's ring straight to
+/// the bridge (the main lcore's loop calls [`RecordPump::turn`]).
+pub struct RecordPump<'r> {
+    consumers: Vec<Consumer<'r>>,
+    bridge: &'r mut BridgeTx,
+    /// Records taken off the rings.
+    pub drained: u64,
+}
+
+impl<'r> RecordPump<'r> {
+    /// A pump from `consumers` (one per worker) into `bridge`.
+    pub fn new(consumers: Vec<Consumer<'r>>, bridge: &'r mut BridgeTx) -> Self {
+        Self {
+            consumers,
+            bridge,
+            drained: 0,
+        }
+    }
+
+    /// Moves what the rings hold (up to a bound per ring); true if it moved
+    /// anything. Directory entries are not published: records carry their
+    /// symbol.
+    pub fn turn(&mut self) -> bool {
+        let mut moved = 0;
+        for cons in &mut self.consumers {
+            let bridge = &mut *self.bridge;
+            moved += cons.drain(DRAIN_PER_TURN, |slot| {
+                if slot.kind == SlotKind::Record {
+                    bridge.offer(&slot.record);
+                }
+            });
+        }
+        self.drained += moved as u64;
+        moved > 0
+    }
+
+    /// Once the workers are done: moves everything left, waiting up to
+    /// `patience` per record for room in the bridge.
+    pub fn finish(&mut self, patience: std::time::Duration) {
+        for cons in &mut self.consumers {
+            let bridge = &mut *self.bridge;
+            self.drained += cons.drain(usize::MAX, |slot| {
+                if slot.kind == SlotKind::Record {
+                    bridge.offer_within(&slot.record, patience);
+                }
+            }) as u64;
         }
     }
 }

@@ -215,6 +215,27 @@ pub fn add_fix(v: &mut Value, p: Option<(tickwire::publish::PublisherCounters, u
     }
 }
 
+/// Adds the NATS bridge's final counters (`nats`; null when it is off):
+/// with `ring_slots_drained` when the main lcore moved records to it
+/// itself (no FIX publisher), and the last error the bridge saw.
+pub fn add_nats(
+    v: &mut Value,
+    nats: Option<(tickwire::nats::BridgeCounters, Option<String>)>,
+    drained: Option<u64>,
+) {
+    v["nats"] = match nats {
+        Some((c, last_error)) => {
+            let mut j = c.json();
+            if let Some(d) = drained {
+                j["ring_slots_drained"] = d.into();
+            }
+            j["last_error"] = last_error.into();
+            j
+        }
+        None => Value::Null,
+    };
+}
+
 /// Adds the control plane's counters to the summary (`control`; null
 /// when it is off). Frames the workers forwarded are also counted
 /// filtered or malformed: the control plane's share of them, not extra

@@ -51,6 +51,7 @@ struct MainState {
     ports: Vec<PortSnap>,
     control: Option<ControlCounters>,
     fix: Option<(tickwire::publish::PublisherCounters, u64)>,
+    nats: Option<tickwire::nats::BridgeCounters>,
     fix_listening: bool,
     progress: BTreeMap<(usize, [u8; 10]), Progress>,
 }
@@ -122,6 +123,11 @@ impl Hub {
     /// The FIX publisher's counters and the records it drained.
     pub fn set_fix(&self, c: tickwire::publish::PublisherCounters, drained: u64) {
         self.main().fix = Some((c, drained));
+    }
+
+    /// The NATS bridge's counters.
+    pub fn set_nats(&self, c: tickwire::nats::BridgeCounters) {
+        self.main().nats = Some(c);
     }
 
     /// Reads every slot.
@@ -381,6 +387,11 @@ impl Hub {
                 c.sessions_accepted.saturating_sub(c.sessions_closed),
             ));
         }
+        {
+            // Zero without --nats: the families exist.
+            let c = m.nats.unwrap_or_default();
+            flatten("tickwire_nats", "nats", &c.json(), &[], &mut out);
+        }
         out
     }
 
@@ -511,6 +522,10 @@ const GAUGES: &[&str] = &[
     "held_packets",
     "buffer_high_water",
     "ended",
+    "queued",
+    "in_flight",
+    "in_flight_max",
+    "connected",
 ];
 
 /// Objects whose keys become a label.
