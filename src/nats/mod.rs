@@ -23,6 +23,7 @@ pub struct NatsArgs {
     /// for the servers of a cluster. Publishing is on when one is given.
     #[arg(
         long = "nats",
+        visible_alias = "nats-servers",
         value_name = "URL",
         value_delimiter = ',',
         help_heading = "NATS"

@@ -34,6 +34,8 @@ pub struct ConfigFile {
 /// An app option as clap knows it.
 struct OptionInfo {
     long: String,
+    /// Other long names (`--nats-servers` for `--nats`).
+    aliases: Vec<String>,
     flag: bool,
     repeatable: bool,
 }
@@ -46,6 +48,12 @@ fn options() -> Vec<OptionInfo> {
             let action = a.get_action();
             Some(OptionInfo {
                 long,
+                aliases: a
+                    .get_all_aliases()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
                 flag: matches!(action, ArgAction::SetTrue | ArgAction::SetFalse),
                 repeatable: matches!(action, ArgAction::Append),
             })
@@ -135,12 +143,13 @@ fn walk(
             walk(text, shown, t, Some(&norm), opts, cfg)?;
             continue;
         }
+        let named = |n: &str| {
+            opts.iter()
+                .find(|o| o.long == n || o.aliases.iter().any(|a| a == n))
+        };
         let found = section
-            .and_then(|s| {
-                let joined = format!("{s}-{norm}");
-                opts.iter().find(|o| o.long == joined)
-            })
-            .or_else(|| opts.iter().find(|o| o.long == norm));
+            .and_then(|s| named(&format!("{s}-{norm}")))
+            .or_else(|| named(&norm));
         let Some(opt) = found else {
             return Err(format!(
                 "{shown}:{line}: unknown key `{dotted}`: not an app option (see `tickwire -- --help`)"
@@ -328,6 +337,10 @@ max-sessions = 8
 [lines]
 line-a = "233.54.12.111:26400"
 rerequest = ["10.2.0.5:26401"]
+
+[nats]
+servers = ["nats://10.0.0.5:4222", "nats://10.0.0.6:4222"]
+stream = "MD"
 "#)
         .unwrap();
         assert_eq!(c.eal, s(&["--no-huge", "-l", "0,1"]));
@@ -352,7 +365,13 @@ rerequest = ["10.2.0.5:26401"]
                 "--line-a",
                 "233.54.12.111:26400",
                 "--rerequest",
-                "10.2.0.5:26401"
+                "10.2.0.5:26401",
+                "--nats",
+                "nats://10.0.0.5:4222",
+                "--nats",
+                "nats://10.0.0.6:4222",
+                "--nats-stream",
+                "MD"
             ])
         );
         assert_eq!(c.line_of_option("fix-max-sessions"), Some(12));
@@ -361,6 +380,8 @@ rerequest = ["10.2.0.5:26401"]
         assert!(a.exit_on_end_of_session && !a.no_udp_output);
         assert_eq!(a.fix_max_sessions, 8);
         assert_eq!(a.interval, 1_000_000);
+        assert_eq!(a.nats.servers.len(), 2);
+        assert_eq!(a.nats.nats_stream.as_deref(), Some("MD"));
     }
 
     #[test]
