@@ -314,16 +314,19 @@ fn finish_nats(
     stopped: Option<anyhow::Error>,
 ) -> Option<(crate::nats::BridgeCounters, Option<String>)> {
     let (tx, bridge) = nats?;
-    let last = bridge.last_error();
+    let watch = bridge.watch();
     let c = bridge.finish(tx);
+    let last = watch.last_error();
     let why = match stopped {
         Some(e) => Some(format!("{e:#}")),
-        None if c.failed > 0 || c.dropped > 0 => Some(format!(
-            "{} of {} records were not stored ({} failed, {} dropped); last error: {}",
-            c.failed + c.dropped,
+        None if c.failed + c.dropped + c.queued() + c.in_flight > 0 => Some(format!(
+            "{} of {} records were not stored ({} failed, {} dropped, {} never published, {} unacknowledged); last error: {}",
+            c.failed + c.dropped + c.queued() + c.in_flight,
             c.offered,
             c.failed,
             c.dropped,
+            c.queued(),
+            c.in_flight,
             last.as_deref().unwrap_or("none")
         )),
         None => None,

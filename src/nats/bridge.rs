@@ -302,12 +302,19 @@ impl BridgeWatch {
     pub fn counters(&self) -> BridgeCounters {
         self.0.counters()
     }
+
+    /// The last publish or connection error, if any.
+    pub fn last_error(&self) -> Option<String> {
+        self.0.last_error.lock().ok().and_then(|g| g.clone())
+    }
 }
 
 /// The bridge thread.
 pub struct Bridge {
     thread: JoinHandle<()>,
     shared: Arc<Shared>,
+    /// How long `finish` waits for the last publishes.
+    drain_limit: Duration,
 }
 
 impl Bridge {
@@ -323,6 +330,8 @@ impl Bridge {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
         let wait = cfg.connect_timeout + Duration::from_secs(5);
         let filter = cfg.changes_only.then(|| ChangeFilter::new(cfg.depth));
+        // Every attempt of the last record, and the flush.
+        let drain_limit = cfg.ack_timeout * (cfg.retries + 1) + Duration::from_secs(5);
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("nats-bridge".into())
@@ -343,7 +352,11 @@ impl Bridge {
                 filter,
                 shared: Arc::clone(&shared),
             },
-            Bridge { thread, shared },
+            Bridge {
+                thread,
+                shared,
+                drain_limit,
+            },
         ))
     }
 
@@ -357,17 +370,26 @@ impl Bridge {
         BridgeWatch(Arc::clone(&self.shared))
     }
 
-    /// The last publish or connection error, if any.
-    pub fn last_error(&self) -> Option<String> {
-        self.shared.last_error.lock().ok().and_then(|g| g.clone())
-    }
-
     /// Closes the channel (dropping `tx`), waits for the bridge to publish
-    /// what is queued and for the acknowledgements in flight (each bounded
-    /// by the ack timeout and retries), and returns the final counters.
+    /// what is queued and for the acknowledgements in flight, and returns
+    /// the final counters. With every server away the client cannot take
+    /// publishes: past the time the last record's attempts take (ack
+    /// timeout × (retries + 1) + 5 s) the bridge is left behind, and what it
+    /// still held shows as `queued` and `in_flight`.
     pub fn finish(self, tx: BridgeTx) -> BridgeCounters {
         drop(tx);
-        let _ = self.thread.join();
+        let deadline = std::time::Instant::now() + self.drain_limit;
+        while !self.thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if self.thread.is_finished() {
+            let _ = self.thread.join();
+        } else {
+            self.shared.error(format!(
+                "gave up waiting for the last publishes after {:?}",
+                self.drain_limit
+            ));
+        }
         self.shared.counters()
     }
 }

@@ -833,8 +833,9 @@ fn run_with_eal(
     });
     drop(nats_pump);
     let nats_final = nats.take().map(|(tx, b)| {
-        let last = b.last_error();
-        (b.finish(tx), last)
+        let watch = b.watch();
+        let c = b.finish(tx);
+        (c, watch.last_error())
     });
     report::add_nats(&mut summary, nats_final, pump_drained);
     eprintln!("{}", report::human(&summary));
