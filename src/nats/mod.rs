@@ -74,8 +74,10 @@ pub struct NatsArgs {
     /// Oldest message a stream this creates keeps (0: no limit).
     #[arg(long, default_value = "24h", value_parser = parse_duration_ns, help_heading = "NATS")]
     pub nats_max_age: u64,
-    /// Most bytes a stream this creates keeps (0: no limit).
-    #[arg(long, default_value_t = 1 << 30, help_heading = "NATS")]
+    /// Most bytes a stream this creates keeps (0: no limit but the
+    /// server's max_file_store). JetStream reserves this much of the
+    /// server's storage when it creates the stream.
+    #[arg(long, default_value_t = 0, help_heading = "NATS")]
     pub nats_max_bytes: u64,
     /// JetStream de-duplication window of a stream this creates.
     #[arg(long, default_value = "2m", value_parser = parse_duration_ns, help_heading = "NATS")]
