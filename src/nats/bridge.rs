@@ -494,7 +494,17 @@ async fn connect(cfg: &BridgeConfig, shared: &Arc<Shared>) -> Result<Sink> {
     let mut stream = tokio::time::timeout(cfg.connect_timeout, js.get_or_create_stream(config))
         .await
         .map_err(|_| anyhow!("NATS: stream {:?}: no answer within {:?} (is JetStream enabled on {servers}?)", st.name, cfg.connect_timeout))?
-        .map_err(|e| anyhow!("NATS: cannot create or find stream {:?} on {servers}: {e} (is JetStream enabled, and --nats-replicas at most the cluster's size?)", st.name))?;
+        .map_err(|e| {
+            let text = e.to_string();
+            let hint = if text.contains("overlap") {
+                format!("another stream already takes {}.>: name that stream, or use another --nats-prefix", cfg.prefix)
+            } else if text.contains("insufficient") {
+                "the servers' JetStream storage (max_file_store) is taken: lower --nats-max-bytes or give the servers more".into()
+            } else {
+                "is JetStream enabled on the servers, and --nats-replicas at most the cluster's size?".into()
+            };
+            anyhow!("NATS: cannot create or find stream {:?} on {servers}: {text} ({hint})", st.name)
+        })?;
     let info = stream
         .info()
         .await
