@@ -294,5 +294,15 @@ pub fn human(v: &Value) -> String {
         v["messages_per_s"].as_f64().unwrap_or(0.0) / 1e6,
         v["busy_span_s"].as_f64().unwrap_or(0.0),
     );
-    base + &control
+    let n = &v["nats"];
+    let nats = if n.is_null() {
+        String::new()
+    } else {
+        format!(
+            "\nnats      {} records offered, {} published, {} acknowledged, {} retried, {} failed, {} dropped; {} reconnects{}",
+            n["offered"], n["published"], n["acked"], n["retried"], n["failed"], n["dropped"], n["reconnects"],
+            n["last_error"].as_str().map(|e| format!("; last error: {e}")).unwrap_or_default()
+        )
+    };
+    base + &control + &nats
 }
