@@ -12,7 +12,10 @@
 #   BRIDGE_MESSAGES=1000000, BRIDGE_SYMBOLS=2000, BRIDGE_INTERVAL=10ms
 #   BRIDGE_RING=1024  --nats-ring of the replayer runs (see 2.)
 #   LAT_MESSAGES=300000, LAT_SYMBOLS=50, LAT_RATE=100000 (msg/s),
-#   LAT_INTERVAL=1ms (section 3)
+#   LAT_INTERVAL=10ms (section 3; under the 1s VWAP window, window/interval <= 256)
+#   SERVER_CPUS       CPUs nats-server may use (taskset), default every CPU but
+#                     1 (the worker lcore of -l 0,1), so the server does not
+#                     preempt the busy-polling worker; "all" for no pinning
 #   PERF_DIR (default target/perf-nats), HUGEPAGES (default 1536)
 #
 # 1. Feed path with and without --nats (publishing must not slow the host's
@@ -77,7 +80,7 @@ BRIDGE_RING="${BRIDGE_RING:-1024}"
 LAT_MESSAGES="${LAT_MESSAGES:-300000}"
 LAT_SYMBOLS="${LAT_SYMBOLS:-50}"
 LAT_RATE="${LAT_RATE:-100000}"
-LAT_INTERVAL="${LAT_INTERVAL:-1ms}"
+LAT_INTERVAL="${LAT_INTERVAL:-10ms}"
 for v in RUNS MESSAGES SYMBOLS BRIDGE_RUNS BRIDGE_MESSAGES BRIDGE_SYMBOLS BRIDGE_RING LAT_MESSAGES LAT_SYMBOLS LAT_RATE; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "perf-nats: $v must be a positive integer (got ${!v})" >&2; exit 2; }
 done
@@ -114,11 +117,17 @@ cargo build --release -p tickwire-host --quiet
 # --- the server ----------------------------------------------------------------
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 URL="nats://127.0.0.1:$PORT"
+NCPU="$(nproc)"
+if [ -z "${SERVER_CPUS:-}" ]; then
+  SERVER_CPUS=0; [ "$NCPU" -gt 2 ] && SERVER_CPUS="0,2-$((NCPU - 1))"
+  [ "$NCPU" -eq 1 ] && SERVER_CPUS=all
+fi
+PIN=(); [ "$SERVER_CPUS" != all ] && PIN=(taskset -c "$SERVER_CPUS")
 # srv_start: a fresh server with an empty JetStream store.
 srv_start() {
   srv_stop
   rm -rf "$TMP/js"
-  "$NATS_SERVER" -a 127.0.0.1 -p "$PORT" -js -sd "$TMP/js" >>"$PERF/nats-server.log" 2>&1 &
+  "${PIN[@]}" "$NATS_SERVER" -a 127.0.0.1 -p "$PORT" -js -sd "$TMP/js" >>"$PERF/nats-server.log" 2>&1 &
   SRV=$!
   for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
@@ -145,7 +154,7 @@ REPORT="$PERF/report.txt"
 {
   echo "== perf-nats $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs online, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "mode: hugepages $([ "$HUGE" = 1 ] && echo "yes (EAL --in-memory)" || echo "no (EAL --no-huge)"); nats-server $("$NATS_SERVER" --version 2>&1 | head -1) on 127.0.0.1:$PORT, JetStream file store in $TMP"
+  echo "mode: hugepages $([ "$HUGE" = 1 ] && echo "yes (EAL --in-memory)" || echo "no (EAL --no-huge)"); nats-server $("$NATS_SERVER" --version 2>&1 | head -1) on 127.0.0.1:$PORT (CPUs $SERVER_CPUS), JetStream file store in $TMP"
 } | tee "$REPORT"
 
 # --- 1. feed path ----------------------------------------------------------------
@@ -289,7 +298,11 @@ lat_run() { # VARIANT
     --line-a 233.54.12.111:26400 --interval "$LAT_INTERVAL" --exit-on-end-of-session --no-udp-output \
     "${nats[@]}" --stats-interval 0s --stats-json "$stats" >"$PERF/lat-$v-host.log" 2>&1 &
   HOST=$!
-  for _ in $(seq 1 200); do ip link show "$TAP" >/dev/null 2>&1 && break; sleep 0.05; done
+  for _ in $(seq 1 200); do
+    ip link show "$TAP" >/dev/null 2>&1 && break
+    kill -0 "$HOST" 2>/dev/null || { echo "perf-nats: latency host ($v) exited:" >&2; tail -5 "$PERF/lat-$v-host.log" >&2; exit 1; }
+    sleep 0.05
+  done
   ip addr add 10.78.0.1/24 dev "$TAP"
   ip link set "$TAP" up
   ip route replace 224.0.0.0/4 dev "$TAP"
