@@ -1,6 +1,7 @@
 //! std-side tooling for tickwire: the ITCH 5.0 generator, BinaryFILE and pcap
 //! readers/writers, and the replayer. Not DPDK.
 
+pub mod affinity;
 pub mod binfile;
 pub mod bus_json;
 pub mod cli;

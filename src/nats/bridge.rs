@@ -84,6 +84,9 @@ pub struct BridgeConfig {
     pub connect_timeout: Duration,
     /// Client name the servers show.
     pub client_name: String,
+    /// CPUs the bridge thread runs on (None: those of the thread that
+    /// starts it). The host keeps it off the poll loops' CPUs.
+    pub cpus: Option<Vec<usize>>,
 }
 
 /// What the bridge did. Every record offered is dropped, queued or
@@ -108,8 +111,9 @@ pub struct BridgeCounters {
     pub acked_duplicate: u64,
     /// JetStream: publishes retried after a failed acknowledgement.
     pub retried: u64,
-    /// Records published but given up: every attempt failed (JetStream),
-    /// or the client refused the publish.
+    /// Records published but given up: no attempt was acknowledged in time
+    /// (JetStream; the stream may still hold one, its ack lost or late), or
+    /// the client refused the publish.
     pub failed: u64,
     /// Payload bytes handed to the client (retries included).
     pub bytes: u64,
@@ -235,13 +239,12 @@ impl BridgeTx {
         }
     }
 
-    /// Like [`BridgeTx::offer`], but waits up to `patience` for room (the
+    /// Like [`BridgeTx::offer`], but waits until `deadline` for room (the
     /// host's last records, once the feed is over).
-    pub fn offer_within(&mut self, r: &BookRecord, patience: Duration) -> bool {
+    pub fn offer_until(&mut self, r: &BookRecord, deadline: std::time::Instant) -> bool {
         let Some(mut item) = self.admit(r) else {
             return true;
         };
-        let deadline = std::time::Instant::now() + patience;
         loop {
             match self.tx.try_send(item) {
                 Ok(()) => return true,
@@ -411,6 +414,11 @@ fn run(
     shared: Arc<Shared>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
+    if let Some(cpus) = &cfg.cpus {
+        if let Err(e) = crate::affinity::set_current(cpus) {
+            shared.error(format!("CPU affinity {cpus:?}: {e}"));
+        }
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

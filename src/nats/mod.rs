@@ -137,6 +137,7 @@ impl NatsArgs {
             stamp: self.nats_stamp,
             connect_timeout: Duration::from_nanos(self.nats_connect_timeout),
             client_name: client_name.to_owned(),
+            cpus: None,
         }
     }
 }

@@ -127,6 +127,17 @@ impl Eal {
         Some(unsafe { sys::rte_lcore_to_socket_id(lcore) })
     }
 
+    /// The CPU an enabled lcore's thread runs on (`rte_lcore_to_cpu_id`).
+    pub fn lcore_cpu(&self, lcore: u32) -> Option<u32> {
+        if !self.lcore_enabled(lcore) {
+            return None;
+        }
+        // SAFETY: `lcore < RTE_MAX_LCORE` (it is enabled), so the table
+        // lookup is in bounds.
+        let cpu = unsafe { sys::rte_lcore_to_cpu_id(lcore as i32) };
+        u32::try_from(cpu).ok()
+    }
+
     fn check_launch(&self, lcore: u32) -> Result<()> {
         let main = self.main_lcore();
         if current() != Some(main) {

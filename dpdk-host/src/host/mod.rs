@@ -164,6 +164,9 @@ pub fn run_with_hook(argv: &[String], hook: &mut ControlHook<'_>) -> Result<()> 
     let mut echo = sessions::echo();
     let hook: &mut ControlHook<'_> = if args.control_echo { &mut echo } else { hook };
 
+    // The CPUs we were given, before the EAL pins this thread to the main
+    // lcore: helper threads (the NATS bridge) run on those no lcore polls.
+    let cpus_before_eal = tickwire::affinity::current();
     let (eal, _consumed) =
         Eal::init(argv).context("EAL initialisation failed (see the EAL messages above)")?;
     signal::install().context("installing SIGINT/SIGTERM handlers")?;
@@ -174,6 +177,7 @@ pub fn run_with_hook(argv: &[String], hook: &mut ControlHook<'_>) -> Result<()> 
         sizes.bytes(),
         control.as_ref(),
         hook,
+        cpus_before_eal,
     );
     drop(eal);
     result
@@ -186,6 +190,7 @@ fn run_with_eal(
     storage_bytes: usize,
     control: Option<&ControlSettings>,
     hook: &mut ControlHook<'_>,
+    cpus_before_eal: Option<Vec<usize>>,
 ) -> Result<()> {
     let rx_id = resolve_port(eal, &args.rx_port)?;
     let tx_id = match &args.tx_port {
@@ -444,7 +449,9 @@ fn run_with_eal(
     // one, else straight from the rings.
     let mut nats = match args.nats.enabled() {
         true => {
-            Some(tickwire::nats::Bridge::start(args.nats.config("tickwire")).context("--nats")?)
+            let mut cfg = args.nats.config("tickwire");
+            cfg.cpus = helper_cpus(eal, cpus_before_eal.as_deref(), lcores);
+            Some(tickwire::nats::Bridge::start(cfg).context("--nats")?)
         }
         false => None,
     };
@@ -828,7 +835,7 @@ fn run_with_eal(
     // What the workers left in the rings goes out too (waiting a little
     // for room: the feed is over), then the bridge finishes its publishes.
     let pump_drained = nats_pump.as_mut().map(|p| {
-        p.finish(Duration::from_secs(1));
+        p.finish(Duration::from_secs(2));
         p.drained
     });
     drop(nats_pump);
@@ -851,6 +858,30 @@ fn run_with_eal(
         bail!("{}", failures.join("; "));
     }
     Ok(())
+}
+
+/// CPUs for a helper thread: those we were given that no lcore runs on,
+/// else those no worker lcore polls (sharing the main lcore's), else
+/// None (stay where started).
+fn helper_cpus(eal: &Eal, given: Option<&[usize]>, workers: &[u32]) -> Option<Vec<usize>> {
+    let given = given?;
+    let cpu = |l: u32| eal.lcore_cpu(l).map(|c| c as usize);
+    let worker_cpus: Vec<usize> = workers.iter().filter_map(|&l| cpu(l)).collect();
+    let main_cpu = cpu(eal.main_lcore());
+    let free: Vec<usize> = given
+        .iter()
+        .copied()
+        .filter(|c| !worker_cpus.contains(c) && Some(*c) != main_cpu)
+        .collect();
+    if !free.is_empty() {
+        return Some(free);
+    }
+    let off_workers: Vec<usize> = given
+        .iter()
+        .copied()
+        .filter(|c| !worker_cpus.contains(c))
+        .collect();
+    (!off_workers.is_empty()).then_some(off_workers)
 }
 
 /// Configures a port. Some devices (net_tap) need as many RX as TX queues

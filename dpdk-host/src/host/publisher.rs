@@ -197,14 +197,15 @@ impl<'r> RecordPump<'r> {
         moved > 0
     }
 
-    /// Once the workers are done: moves everything left, waiting up to
-    /// `patience` per record for room in the bridge.
+    /// Once the workers are done: moves everything left, waiting for room
+    /// in the bridge up to `patience` in all (then dropping, counted).
     pub fn finish(&mut self, patience: std::time::Duration) {
+        let deadline = std::time::Instant::now() + patience;
         for cons in &mut self.consumers {
             let bridge = &mut *self.bridge;
             self.drained += cons.drain(usize::MAX, |slot| {
                 if slot.kind == SlotKind::Record {
-                    bridge.offer_within(&slot.record, patience);
+                    bridge.offer_until(&slot.record, deadline);
                 }
             }) as u64;
         }
