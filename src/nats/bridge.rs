@@ -472,7 +472,7 @@ async fn connect(cfg: &BridgeConfig, shared: &Arc<Shared>) -> Result<Sink> {
     let mut stream = tokio::time::timeout(cfg.connect_timeout, js.get_or_create_stream(config))
         .await
         .map_err(|_| anyhow!("NATS: stream {:?}: no answer within {:?} (is JetStream enabled on {servers}?)", st.name, cfg.connect_timeout))?
-        .map_err(|e| anyhow!("NATS: cannot create or find stream {:?} on {servers}: {e} (is JetStream enabled, and --nats-replicas at most the cluster's size?)", st.name))?;
+        .map_err(|e| anyhow!("NATS: cannot create or find stream {:?} on {servers}: {e} (is JetStream enabled, --nats-replicas at most the cluster's size, --nats-max-bytes within the storage JetStream may still reserve, and no other stream taking {}.>?)", st.name, cfg.prefix))?;
     let info = stream
         .info()
         .await
