@@ -6,10 +6,12 @@
 //!   in this test, decoded with `tickwire_core::bus::BusRecord`, the records
 //!   equal, in order, those the engine hands an in-process sink on the same
 //!   input; `pub_seq` and the stream sequence count 1..=N; the bridge's
-//!   counters account for every record;
+//!   counters account for every record; the same input again is
+//!   acknowledged as duplicates (Nats-Msg-Id) and stored once;
 //! * the DPDK host over net_pcap (two lcores, `--no-huge`) into a stream:
-//!   the same records as the engine's, no record refused, its `nats` stats
-//!   reconciled;
+//!   the same records as the engine's (a boundary's records may come in
+//!   another locate order: the engine writes them lazily), no record
+//!   refused, its `nats` stats reconciled;
 //! * core NATS: `tickwire subscribe` sees every record live (binary and
 //!   `--nats-format json` payloads);
 //! * a three-node JetStream cluster with `--nats-replicas 3`: every node
@@ -17,9 +19,10 @@
 //!   a consumer through another node still reads all of them;
 //! * `--nats-depth 1 --nats-changes-only`: top-of-book changes only, exactly
 //!   those a filter written here keeps;
-//! * bad arguments (no server, too many replicas, a stream taking other
-//!   subjects, a bad prefix, the host on one lcore): non-zero exit, one
-//!   clear message.
+//! * bad arguments (no server, a mute one, too many replicas, more bytes
+//!   than JetStream can reserve, a stream taking other subjects, subjects
+//!   another stream takes, a bad prefix, the host on one lcore): non-zero
+//!   exit, one clear message naming the URL, stream or option.
 //!
 //! Every test has its own servers, temp dir and EAL prefix, all removed
 //! when it ends, passed or failed. Needs `nats-server` (scripts/setup.sh)
