@@ -197,11 +197,16 @@ pub trait SnapshotSink {
         0
     }
 
-    /// Called at a boundary for each locate whose book changed since the
-    /// last boundary, whose VWAP window holds executions, or whose window
-    /// just emptied, in locate order. The sink hands `fill` a record to fill
-    /// in place (in its ring's memory, say) and returns whether it took it;
-    /// `false` (full) keeps the locate marked changed for the next boundary.
+    /// Called for each locate whose book changed since the last boundary,
+    /// whose VWAP window holds executions, or whose window just emptied,
+    /// with its state at the boundary. Records are written lazily
+    /// ([`Engine::emit_pending`]): a locate's record first when a message is
+    /// about to change it, the others in locate order (as the poll loop's
+    /// budget allows, all of them before the next boundary's), so within a
+    /// boundary the order depends on when the caller emits. The sink hands
+    /// `fill` a record to fill in place (in its ring's memory, say) and
+    /// returns whether it took it; `false` (full) keeps the locate marked
+    /// changed for the next boundary.
     fn on_record(&mut self, fill: impl FnOnce(&mut BookRecord)) -> bool {
         let _ = fill;
         false

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tickwire::pcap::PcapReader;
 
+pub mod nats;
 pub mod netns;
 pub mod tap;
 
