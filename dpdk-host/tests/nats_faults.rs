@@ -33,17 +33,14 @@
 //! Needs root (net_pcap on lo), nats-server and promtool (scripts/setup.sh).
 
 mod common;
-#[allow(dead_code)] // the cluster helpers are for other tests
-#[path = "common/nats.rs"]
-mod nats_server;
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::nats::{free_port, NatsServer};
 use common::*;
-use nats_server::{free_port, NatsServer};
 use serde_json::Value;
 
 const STREAM: &str = "TWFAULTS";

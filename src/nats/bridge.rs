@@ -331,7 +331,8 @@ impl Bridge {
         let shared = Arc::new(Shared::default());
         let (tx, rx) = mpsc::channel(cfg.ring.max(1));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
-        let wait = cfg.connect_timeout + Duration::from_secs(5);
+        // Connecting and setting up the stream, each bounded by the timeout.
+        let wait = cfg.connect_timeout * 3 + Duration::from_secs(5);
         let filter = cfg.changes_only.then(|| ChangeFilter::new(cfg.depth));
         // Every attempt of the last record, and the flush.
         let drain_limit = cfg.ack_timeout * (cfg.retries + 1) + Duration::from_secs(5);
@@ -513,9 +514,15 @@ async fn connect(cfg: &BridgeConfig, shared: &Arc<Shared>) -> Result<Sink> {
             };
             anyhow!("NATS: cannot create or find stream {:?} on {servers}: {text} ({hint})", st.name)
         })?;
-    let info = stream
-        .info()
+    let info = tokio::time::timeout(cfg.connect_timeout, stream.info())
         .await
+        .map_err(|_| {
+            anyhow!(
+                "NATS: stream {:?}: no answer within {:?}",
+                st.name,
+                cfg.connect_timeout
+            )
+        })?
         .map_err(|e| anyhow!("NATS: stream {:?}: {e}", st.name))?;
     let probe = format!("{}.{}.X", cfg.prefix, cfg.session.as_deref().unwrap_or("S"));
     if !info
@@ -557,15 +564,21 @@ fn await_ack(a: Attempt, ack: PublishAckFuture) -> AckFuture {
 
 /// The record's JetStream message id: the same record published again (a
 /// retry, or a second tickwire publishing the same MoldUDP64 session into
-/// the stream) is stored once. Input that is not MoldUDP64 has no session
-/// to name it, so the bridge's start time stands in.
-fn msg_id(r: &BookRecord, run_id: u64) -> String {
+/// the stream with the same depth and format) is stored once. Input that is
+/// not MoldUDP64 has no session to name it, so the bridge's start time
+/// stands in.
+fn msg_id(r: &BookRecord, run_id: u64, cfg: &BridgeConfig) -> String {
+    let form = match cfg.format {
+        Format::Binary => 'b',
+        Format::Json => 'j',
+    };
+    let tail = format!("{}:{}:{}{form}", r.boundary_ns, r.locate, cfg.depth);
     if r.origin.session == [0; 10] {
-        format!("run{run_id}:{}:{}", r.boundary_ns, r.locate)
+        format!("run{run_id}:{tail}")
     } else {
-        let mut s = String::with_capacity(40);
+        let mut s = String::with_capacity(48);
         super::subject::push_token(&mut s, &r.origin.session);
-        format!("{s}:{}:{}", r.boundary_ns, r.locate)
+        format!("{s}:{tail}")
     }
 }
 
@@ -657,7 +670,7 @@ async fn publish_loop(
                 let attempt = Attempt {
                     subject,
                     payload,
-                    msg_id: msg_id(&item.record, run_id),
+                    msg_id: msg_id(&item.record, run_id, &cfg),
                     tries: 0,
                 };
                 send_js(js, attempt, cfg.stamp, shared, &mut acks).await;
