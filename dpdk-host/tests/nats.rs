@@ -887,13 +887,18 @@ fn three_node_jetstream_cluster_replicates() {
             "TW4",
             "--nats-replicas",
             "3",
+            // A replicated ack waits for a quorum: generous on a busy CI box.
+            "--nats-ack-timeout",
+            "10s",
+            "--nats-connect-timeout",
+            "20s",
         ],
     );
     run.assert_success("tickwire replay --nats-replicas 3");
     assert_all_acked(&stats, want.len());
 
     // Every node holds the N messages (replicas catch up asynchronously).
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(40);
     let mut leader = None;
     for s in &servers {
         loop {
