@@ -17,6 +17,12 @@
 #                     1 (the worker lcore of -l 0,1), so the server does not
 #                     preempt the busy-polling worker; "all" for no pinning
 #   PERF_DIR (default target/perf-nats), HUGEPAGES (default 1536)
+#   SECTIONS=123      which sections to run
+#   VARIANTS="baseline core jetstream"  section 1's variants; also core1
+#                     (--nats-depth 1: records of one level) and busy0 (the
+#                     baseline with a busy loop on CPU 0, where the main
+#                     lcore, the bridge and the server run: what sharing
+#                     the machine costs the worker, without NATS)
 #
 # 1. Feed path with and without --nats (publishing must not slow the host's
 #    feed path): the host as scripts/perf-host.sh's headline (net_pcap
@@ -157,6 +163,8 @@ REPORT="$PERF/report.txt"
   echo "mode: hugepages $([ "$HUGE" = 1 ] && echo "yes (EAL --in-memory)" || echo "no (EAL --no-huge)"); nats-server $("$NATS_SERVER" --version 2>&1 | head -1) on 127.0.0.1:$PORT (CPUs $SERVER_CPUS), JetStream file store in $TMP"
 } | tee "$REPORT"
 
+SECTIONS="${SECTIONS:-123}"
+if [[ "$SECTIONS" == *1* ]]; then
 # --- 1. feed path ----------------------------------------------------------------
 base="$PERF/${SYMBOLS}sym-$MESSAGES"
 gen "$base" "$SYMBOLS" "$MESSAGES" pcap
@@ -178,19 +186,26 @@ feed_run() { # VARIANT RUN
   case "$v" in
     baseline) ;;
     core) app+=(--nats "$URL") ;;
+    core1) app+=(--nats "$URL" --nats-depth 1) ;;
     jetstream) app+=(--nats "$URL" --nats-stream FEED) ;;
+    busy0) ;;
   esac
   srv_start
+  local spin=""
+  if [ "$v" = busy0 ]; then
+    taskset -c 0 sh -c 'while :; do :; done' & spin=$!
+  fi
   # shellcheck disable=SC2046
   "$BIN" $(eal_mem "$mem_mb") --no-pci --no-telemetry -l 0,1 --log-level=error --file-prefix "$prefix" \
     --vdev "net_pcap0,rx_pcap=$base.pcap,infinite_rx=1" --vdev net_null0 \
     -- "${app[@]}" >"$PERF/feed-$v-$i.log" 2>&1 \
     || { echo "perf-nats: host run $v $i failed:" >&2; tail -20 "$PERF/feed-$v-$i.log" >&2; exit 1; }
+  [ -n "$spin" ] && { kill "$spin"; wait "$spin" 2>/dev/null || true; }
   rm -rf "/var/run/dpdk/$prefix"
   local a; a="$(json "$stats" messages.applied)"
   [ "$a" = "$MESSAGES" ] || { echo "perf-nats: $v run $i applied $a of $MESSAGES messages" >&2; exit 1; }
 }
-VARIANTS=(baseline core jetstream)
+read -r -a VARIANTS <<<"${VARIANTS:-baseline core jetstream}"
 echo "== perf-nats: 1. feed path, $MESSAGES messages over $SYMBOLS symbols ($frames frames), $RUNS runs per variant"
 for i in $(seq 1 "$RUNS"); do
   for v in "${VARIANTS[@]}"; do feed_run "$v" "$i"; done
@@ -225,6 +240,8 @@ print("  (the host offers records and never waits: a bridge that cannot keep up 
       "   drops are expected here, the measure is the worker's rate)")
 PY
 
+fi
+if [[ "$SECTIONS" == *2* ]]; then
 # --- 2. bridge throughput ---------------------------------------------------------
 bbase="$PERF/${BRIDGE_SYMBOLS}sym-$BRIDGE_MESSAGES"
 gen "$bbase" "$BRIDGE_SYMBOLS" "$BRIDGE_MESSAGES" binfile
@@ -271,6 +288,8 @@ for v, what in [("core", "core NATS"), ("jetstream", "JetStream (acks, 1024 in f
           f"published {n['published']:,}, acked {n['acked']:,}, dropped {n['dropped']}, failed {n['failed']}{warn}")
 PY
 
+fi
+if [[ "$SECTIONS" == *3* ]]; then
 # --- 3. latency -------------------------------------------------------------------
 lbase="$PERF/${LAT_SYMBOLS}sym-$LAT_MESSAGES"
 gen "$lbase" "$LAT_SYMBOLS" "$LAT_MESSAGES" binfile
@@ -341,5 +360,6 @@ for v, what in [("core", "core NATS, live subscription"), ("jetstream", "JetStre
           f"{span:.2f} s); applied {applied:,}, bridge offered {n['offered']:,}, dropped {n['dropped']}, "
           f"acked {n['acked']:,}; subscriber missing {s['pub_seq_missing']}")
 PY
+fi
 echo
 echo "== perf-nats: report in $REPORT (stats JSON and logs in $PERF)"
