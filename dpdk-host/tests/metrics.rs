@@ -18,8 +18,8 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::io::Write;
+use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,26 +32,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
-}
-
-/// GET on loopback: (status, body).
-fn get(port: u16, path: &str) -> Result<(u16, String), String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).map_err(|e| e.to_string())?;
-    let (head, body) = buf.split_once("\r\n\r\n").ok_or("no header end")?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or("no status")?;
-    Ok((status, body.to_string()))
 }
 
 /// `NAME{labels} value` lines of an exposition, as (series, value).
@@ -113,7 +93,7 @@ fn prom_value(port: u16, expr: &str) -> Result<Option<f64>, String> {
             _ => format!("%{b:02X}"),
         })
         .collect();
-    let (code, body) = get(port, &format!("/api/v1/query?query={q}"))?;
+    let (code, body) = http_get(port, &format!("/api/v1/query?query={q}"))?;
     let v: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
     if code != 200 || v["status"] != "success" {
         return Err(format!("{expr}: HTTP {code}: {body}"));
@@ -201,7 +181,7 @@ fn metrics_prometheus_telemetry_dashboard() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut last = String::new();
     let text = loop {
-        let (code, body) = get(port, "/metrics").unwrap();
+        let (code, body) = http_get(port, "/metrics").unwrap();
         assert_eq!(code, 200);
         let applied = sample(&body, "tickwire_messages_applied_total").unwrap_or(0.0);
         if applied > 0.0
@@ -214,7 +194,7 @@ fn metrics_prometheus_telemetry_dashboard() {
         last = body;
         std::thread::sleep(Duration::from_millis(300));
     };
-    let (code, body) = get(port, "/livez").unwrap();
+    let (code, body) = http_get(port, "/livez").unwrap();
     assert_eq!((code, body.as_str()), (200, "live\n"));
 
     // (a) promtool accepts the exposition.
@@ -427,7 +407,7 @@ fn readyz_follows_the_feed() {
     let ready = |want: u16, within: Duration| -> String {
         let deadline = Instant::now() + within;
         loop {
-            let (code, body) = get(port, "/readyz").unwrap();
+            let (code, body) = http_get(port, "/readyz").unwrap();
             if code == want {
                 return body;
             }
@@ -442,8 +422,8 @@ fn readyz_follows_the_feed() {
     assert!(body.contains("nothing received"), "{body}");
     // Live once the worker's poll loop runs (the server starts first).
     let deadline = Instant::now() + Duration::from_secs(5);
-    while get(port, "/livez").unwrap().0 != 200 {
-        assert!(Instant::now() < deadline, "{:?}", get(port, "/livez"));
+    while http_get(port, "/livez").unwrap().0 != 200 {
+        assert!(Instant::now() < deadline, "{:?}", http_get(port, "/livez"));
         std::thread::sleep(Duration::from_millis(50));
     }
     let send = || {

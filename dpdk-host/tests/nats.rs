@@ -32,8 +32,6 @@ mod common;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -282,13 +280,8 @@ fn server(dir: &TempDir) -> NatsServer {
 
 /// GET `path` from a server's monitoring port, as JSON.
 fn monitor(http_port: u16, path: &str) -> Option<Value> {
-    let mut s = TcpStream::connect(("127.0.0.1", http_port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    let body = resp.split_once("\r\n\r\n")?.1;
-    serde_json::from_str(body).ok()
+    let (_, body) = http_get(http_port, path).ok()?;
+    serde_json::from_str(&body).ok()
 }
 
 /// `tickwire replay PCAP --no-fix` with `args`; the run and its stats JSON
@@ -915,8 +908,9 @@ fn three_node_jetstream_cluster_replicates() {
             }
             assert!(
                 Instant::now() < deadline,
-                "node {} reports stream TW4 with {msgs:?} messages, expected {n}: {st:?}",
-                s.port
+                "node {} reports stream TW4 with {msgs:?} messages, expected {n}: {st:?}; its /jsz: {:?}",
+                s.port,
+                monitor(s.http_port, "/jsz?accounts=true&streams=true")
             );
             std::thread::sleep(Duration::from_millis(200));
         }

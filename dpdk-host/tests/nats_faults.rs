@@ -34,8 +34,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, UdpSocket};
+use std::net::UdpSocket;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -56,26 +55,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// GET on loopback: (status, body).
-fn get(port: u16, path: &str) -> Result<(u16, String), String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).map_err(|e| e.to_string())?;
-    let (head, body) = buf.split_once("\r\n\r\n").ok_or("no header end")?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or("no status")?;
-    Ok((status, body.to_string()))
-}
-
 /// The value of an unlabelled series in an exposition.
 fn sample(text: &str, name: &str) -> Option<f64> {
     text.lines()
@@ -86,7 +65,7 @@ fn sample(text: &str, name: &str) -> Option<f64> {
 }
 
 fn scrape(port: u16) -> String {
-    let (code, body) = get(port, "/metrics").expect("GET /metrics");
+    let (code, body) = http_get(port, "/metrics").expect("GET /metrics");
     assert_eq!(code, 200, "/metrics: {body}");
     body
 }
@@ -199,7 +178,7 @@ fn run(tag: &str, nats_args: &[&str]) -> Run {
     host.wait_for_line("metrics on http://", Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("host did not start: {e}"));
     let deadline = Instant::now() + Duration::from_secs(10);
-    while get(metrics_port, "/livez").map(|r| r.0) != Ok(200) {
+    while http_get(metrics_port, "/livez").map(|r| r.0) != Ok(200) {
         assert!(Instant::now() < deadline, "host never live");
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use clap::Parser;
 use futures_util::StreamExt;
@@ -269,80 +269,70 @@ async fn subscribe(a: SubscribeArgs) -> Result<()> {
     // Wakes at least every 100 ms to notice a signal.
     let tick = Duration::from_millis(100);
     let mut last = Instant::now();
-    match &a.stream {
-        None => {
-            let mut sub = client
-                .subscribe(a.subject.clone())
-                .await
-                .with_context(|| format!("subscribing to {}", a.subject))?;
-            client.flush().await.context("NATS: flush")?;
-            while sum.messages < limit && !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                match tokio::time::timeout(tick, sub.next()).await {
-                    Ok(Some(m)) => {
-                        last = Instant::now();
-                        on_message(
-                            &a,
-                            &mut out,
-                            &mut sum,
-                            &m.subject,
-                            m.headers.as_ref(),
-                            &m.payload,
-                            None,
-                        )?;
-                    }
-                    Ok(None) => break,
-                    Err(_) => {}
-                }
-                if idle.is_some_and(|d| last.elapsed() >= d) {
-                    break;
-                }
+    // Both sources as one stream of (message, stream sequence).
+    type Incoming = Result<(async_nats::Message, Option<u64>)>;
+    let mut messages: std::pin::Pin<Box<dyn futures_util::Stream<Item = Incoming> + Send>> =
+        match &a.stream {
+            None => {
+                let sub = client
+                    .subscribe(a.subject.clone())
+                    .await
+                    .with_context(|| format!("subscribing to {}", a.subject))?;
+                client.flush().await.context("NATS: flush")?;
+                Box::pin(sub.map(|m| Ok((m, None))))
             }
-        }
-        Some(name) => {
-            let js = jetstream::new(client.clone());
-            let stream = tokio::time::timeout(timeout, js.get_stream(name))
-                .await
-                .map_err(|_| anyhow!("NATS: stream {name:?}: no answer within {timeout:?}"))?
-                .map_err(|e| anyhow!("NATS: stream {name:?}: {e}"))?;
-            let consumer = stream
-                .create_consumer(jetstream::consumer::pull::OrderedConfig {
-                    filter_subject: a.subject.clone(),
-                    deliver_policy: if a.new {
-                        DeliverPolicy::New
-                    } else {
-                        DeliverPolicy::All
-                    },
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| anyhow!("NATS: a consumer of stream {name:?}: {e}"))?;
-            let mut msgs = consumer
-                .messages()
-                .await
-                .map_err(|e| anyhow!("NATS: reading stream {name:?}: {e}"))?;
-            while sum.messages < limit && !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                match tokio::time::timeout(tick, msgs.next()).await {
-                    Ok(Some(Ok(m))) => {
-                        last = Instant::now();
+            Some(name) => {
+                let js = jetstream::new(client.clone());
+                let stream = tokio::time::timeout(timeout, js.get_stream(name))
+                    .await
+                    .map_err(|_| anyhow!("NATS: stream {name:?}: no answer within {timeout:?}"))?
+                    .map_err(|e| anyhow!("NATS: stream {name:?}: {e}"))?;
+                let consumer = stream
+                    .create_consumer(jetstream::consumer::pull::OrderedConfig {
+                        filter_subject: a.subject.clone(),
+                        deliver_policy: if a.new {
+                            DeliverPolicy::New
+                        } else {
+                            DeliverPolicy::All
+                        },
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| anyhow!("NATS: a consumer of stream {name:?}: {e}"))?;
+                let msgs = consumer
+                    .messages()
+                    .await
+                    .map_err(|e| anyhow!("NATS: reading stream {name:?}: {e}"))?;
+                let name = name.clone();
+                Box::pin(msgs.map(move |m| match m {
+                    Ok(m) => {
                         let seq = m.info().ok().map(|i| i.stream_sequence);
-                        on_message(
-                            &a,
-                            &mut out,
-                            &mut sum,
-                            &m.subject,
-                            m.headers.as_ref(),
-                            &m.payload,
-                            seq,
-                        )?;
+                        Ok((m.split().0, seq))
                     }
-                    Ok(Some(Err(e))) => bail!("NATS: reading stream {name:?}: {e}"),
-                    Ok(None) => break,
-                    Err(_) => {}
-                }
-                if idle.is_some_and(|d| last.elapsed() >= d) {
-                    break;
-                }
+                    Err(e) => Err(anyhow!("NATS: reading stream {name:?}: {e}")),
+                }))
             }
+        };
+    while sum.messages < limit && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        match tokio::time::timeout(tick, messages.next()).await {
+            Ok(Some(m)) => {
+                let (m, seq) = m?;
+                last = Instant::now();
+                on_message(
+                    &a,
+                    &mut out,
+                    &mut sum,
+                    &m.subject,
+                    m.headers.as_ref(),
+                    &m.payload,
+                    seq,
+                )?;
+            }
+            Ok(None) => break,
+            Err(_) => {}
+        }
+        if idle.is_some_and(|d| last.elapsed() >= d) {
+            break;
         }
     }
     out.flush()?;

@@ -8,7 +8,8 @@
 //! Only one EAL may live in a process, so every test runs the binary.
 #![allow(dead_code)] // each test crate uses a different subset
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -21,6 +22,44 @@ use tickwire::pcap::PcapReader;
 pub mod nats;
 pub mod netns;
 pub mod tap;
+
+/// An HTTP/1.1 GET on loopback: (status, body).
+pub fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).map_err(|e| e.to_string())?;
+    let (head, body) = buf.split_once("\r\n\r\n").ok_or("no header end")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or("no status")?;
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    if !chunked {
+        return Ok((status, body.to_string()));
+    }
+    // Go's net/http (nats-server's monitoring) chunks large bodies.
+    let (mut rest, mut out) = (body, String::new());
+    loop {
+        let (size, after) = rest.split_once("\r\n").ok_or("truncated chunk")?;
+        let size =
+            usize::from_str_radix(size.trim(), 16).map_err(|e| format!("chunk size: {e}"))?;
+        if size == 0 {
+            return Ok((status, out));
+        }
+        out.push_str(after.get(..size).ok_or("short chunk")?);
+        rest = after.get(size + 2..).ok_or("chunk without CRLF")?;
+    }
+}
 
 /// The release binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_tickwire");

@@ -3,8 +3,7 @@
 //! store in the test's temp dir, killed (SIGKILL, like a crash) and
 //! restarted on demand, stopped on drop.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -129,13 +128,9 @@ impl NatsServer {
     }
 
     fn healthz(&self) -> Option<String> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.http_port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
-            .ok()?;
-        let mut body = String::new();
-        s.read_to_string(&mut body).ok()?;
-        Some(body)
+        super::http_get(self.http_port, "/healthz")
+            .ok()
+            .map(|(_, body)| body)
     }
 
     /// SIGKILL, as a crash: nothing is flushed or said to clients.
