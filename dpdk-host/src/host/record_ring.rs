@@ -17,8 +17,10 @@ pub enum SlotKind {
     Directory,
 }
 
-/// One slot.
+/// One slot, on cache lines of its own: the consumer reading one slot
+/// never pulls a line the producer is writing the next one into.
 #[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
 pub struct Slot {
     /// What it carries.
     pub kind: SlotKind,
