@@ -19,7 +19,8 @@
 #   PERF_DIR (default target/perf-nats), HUGEPAGES (default 1536)
 #   SECTIONS=123      which sections to run
 #   VARIANTS="baseline core jetstream"  section 1's variants; also core1
-#                     (--nats-depth 1: records of one level) and busy0 (the
+#                     (--nats-depth 1: records of one level), core_ring2k
+#                     (--record-ring 2048: a ring that stays in cache) and busy0 (the
 #                     baseline with a busy loop on CPU 0, where the main
 #                     lcore, the bridge and the server run: what sharing
 #                     the machine costs the worker, without NATS)
@@ -187,6 +188,7 @@ feed_run() { # VARIANT RUN
     baseline) ;;
     core) app+=(--nats "$URL") ;;
     core1) app+=(--nats "$URL" --nats-depth 1) ;;
+    core_ring2k) app+=(--nats "$URL" --record-ring 2048) ;;
     jetstream) app+=(--nats "$URL" --nats-stream FEED) ;;
     busy0) ;;
   esac
