@@ -20,7 +20,9 @@
 #   SECTIONS=123      which sections to run
 #   VARIANTS="baseline core jetstream"  section 1's variants; also core1
 #                     (--nats-depth 1: records of one level), core_ring2k
-#                     (--record-ring 2048: a ring that stays in cache) and busy0 (the
+#                     (--record-ring 2048: a ring that stays in cache),
+#                     core_noudp (--no-udp-output: NATS instead of the UDP
+#                     FIX datagrams) and busy0 (the
 #                     baseline with a busy loop on CPU 0, where the main
 #                     lcore, the bridge and the server run: what sharing
 #                     the machine costs the worker, without NATS)
@@ -189,6 +191,7 @@ feed_run() { # VARIANT RUN
     core) app+=(--nats "$URL") ;;
     core1) app+=(--nats "$URL" --nats-depth 1) ;;
     core_ring2k) app+=(--nats "$URL" --record-ring 2048) ;;
+    core_noudp) app+=(--nats "$URL" --no-udp-output) ;;
     jetstream) app+=(--nats "$URL" --nats-stream FEED) ;;
     busy0) ;;
   esac

@@ -192,7 +192,9 @@ pub struct HostArgs {
     /// and the stock directory) until a MarketDataRequest has been answered.
     #[arg(long, requires = "fix_listen", help_heading = "FIX sessions")]
     pub wait_for_subscription: bool,
-    /// With --fix-listen, no UDP datagram output (only FIX sessions).
+    /// With --fix-listen or --nats, no UDP datagram output (only FIX
+    /// sessions and/or NATS): the worker then writes book records instead
+    /// of encoding FIX, which costs it about the same.
     #[arg(long, help_heading = "FIX sessions")]
     pub no_udp_output: bool,
     /// How long the publisher holds the next boundary's records for a

@@ -469,7 +469,8 @@ fn run_with_eal(
         hub.set_nats(b.counters());
     }
     let nats_watch = nats.as_ref().map(|(_, b)| b.watch());
-    let record_depth = match (serve_fix, nats.is_some()) {
+    let nats_on = nats.is_some();
+    let record_depth = match (serve_fix, nats_on) {
         (true, true) => args.max_depth.max(args.nats.nats_depth),
         (true, false) => args.max_depth,
         (false, _) => args.nats.nats_depth,
@@ -578,7 +579,7 @@ fn run_with_eal(
             sink: WorkerSink {
                 tx: TxSink::new(pools[q], txq, session, addr),
                 // With FIX sessions the datagrams are opt-out.
-                udp: !(serve_fix && args.no_udp_output),
+                udp: !((serve_fix || nats_on) && args.no_udp_output),
                 records,
                 depth: usize::from(record_depth),
                 stall_start: None,
