@@ -578,7 +578,7 @@ fn run_with_eal(
             rxq,
             sink: WorkerSink {
                 tx: TxSink::new(pools[q], txq, session, addr),
-                // With FIX sessions the datagrams are opt-out.
+                // With FIX sessions or NATS the datagrams are opt-out.
                 udp: !((serve_fix || nats_on) && args.no_udp_output),
                 records,
                 depth: usize::from(record_depth),
