@@ -289,11 +289,6 @@ impl BridgeTx {
             record: *r,
         })
     }
-
-    /// The counters so far.
-    pub fn counters(&self) -> BridgeCounters {
-        self.shared.counters()
-    }
 }
 
 /// Reads the bridge's counters from anywhere (metrics).
@@ -362,11 +357,6 @@ impl Bridge {
                 drain_limit,
             },
         ))
-    }
-
-    /// The counters so far.
-    pub fn counters(&self) -> BridgeCounters {
-        self.shared.counters()
     }
 
     /// A handle on the counters.
@@ -677,8 +667,10 @@ async fn publish_loop(
             }
         }
     }
-    if let Err(e) = tokio::time::timeout(Duration::from_secs(5), sink.client.flush()).await {
-        shared.error(format!("flush: {e}"));
+    match tokio::time::timeout(Duration::from_secs(5), sink.client.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => shared.error(format!("flush: {e}")),
+        Err(_) => shared.error("flush: no answer within 5 s"),
     }
     shared.in_flight.store(0, Relaxed);
 }

@@ -455,7 +455,7 @@ fn run_with_eal(
         }
         false => None,
     };
-    if let Some((_, b)) = &nats {
+    if nats.is_some() {
         eprintln!(
             "tickwire: NATS bridge connected to {}{}, subjects {}.SESSION.SYMBOL",
             args.nats.servers.join(", "),
@@ -466,7 +466,6 @@ fn run_with_eal(
                 .unwrap_or_default(),
             args.nats.nats_prefix
         );
-        hub.set_nats(b.counters());
     }
     let nats_watch = nats.as_ref().map(|(_, b)| b.watch());
     let nats_on = nats.is_some();

@@ -9,6 +9,7 @@ use std::sync::atomic::{
 
 use tickwire::nats::BridgeTx;
 use tickwire::publish::{Closed, Publisher, PublisherCounters, Transport};
+use tickwire_core::engine::BookRecord;
 
 use super::record_ring::{Consumer, SlotKind};
 use crate::control::{ConnId, ControlPlane};
@@ -184,30 +185,32 @@ impl<'r> RecordPump<'r> {
     /// anything. Directory entries are not published: records carry their
     /// symbol.
     pub fn turn(&mut self) -> bool {
-        let mut moved = 0;
-        for cons in &mut self.consumers {
-            let bridge = &mut *self.bridge;
-            moved += cons.drain(DRAIN_PER_TURN, |slot| {
-                if slot.kind == SlotKind::Record {
-                    bridge.offer(&slot.record);
-                }
-            });
-        }
-        self.drained += moved as u64;
-        moved > 0
+        self.drain(DRAIN_PER_TURN, |bridge, r| {
+            bridge.offer(r);
+        }) > 0
     }
 
     /// Once the workers are done: moves everything left, waiting for room
     /// in the bridge up to `patience` in all (then dropping, counted).
     pub fn finish(&mut self, patience: std::time::Duration) {
         let deadline = std::time::Instant::now() + patience;
+        self.drain(usize::MAX, |bridge, r| {
+            bridge.offer_until(r, deadline);
+        });
+    }
+
+    /// Up to `max` slots per ring, each record handed to `offer`.
+    fn drain(&mut self, max: usize, mut offer: impl FnMut(&mut BridgeTx, &BookRecord)) -> usize {
+        let mut moved = 0;
         for cons in &mut self.consumers {
             let bridge = &mut *self.bridge;
-            self.drained += cons.drain(usize::MAX, |slot| {
+            moved += cons.drain(max, |slot| {
                 if slot.kind == SlotKind::Record {
-                    bridge.offer_until(&slot.record, deadline);
+                    offer(bridge, &slot.record);
                 }
-            }) as u64;
+            });
         }
+        self.drained += moved as u64;
+        moved
     }
 }
