@@ -381,6 +381,7 @@ fn write_out<C: Copy, T: Transport<Conn = C>>(
             break;
         }
     }
+    conn.md.output_waiting(now_ns, !conn.backlog.is_empty());
     true
 }
 

@@ -118,6 +118,12 @@ struct ReplayArgs {
     /// time), 10x, 0.5x.
     #[arg(long, default_value = "max", value_parser = crate::serve::parse_speed, help_heading = "FIX sessions")]
     speed: crate::serve::Speed,
+    /// At --speed max, how long the replay waits for a session that has
+    /// not taken the last boundary's snapshots; past it, that session is
+    /// conflated on its own and the others go on (one stuck for two
+    /// HeartBtInt is logged out).
+    #[arg(long, default_value = "5s", value_parser = parse_duration_ns, help_heading = "FIX sessions")]
+    slow_consumer_grace: u64,
     /// Most book levels per side a subscription can ask for (264=0 means
     /// this many), 1 to 10.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=10), help_heading = "FIX sessions")]
@@ -405,6 +411,7 @@ fn serve_cli(
         wait_for_subscription: a.wait_for_subscription,
         speed: a.speed,
         linger: std::time::Duration::from_nanos(a.linger),
+        slow_consumer_grace: std::time::Duration::from_nanos(a.slow_consumer_grace),
         publisher,
     };
     if !a.quiet {

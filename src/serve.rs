@@ -158,6 +158,9 @@ pub struct ServeOptions {
     /// After the input ends, serve on until no session has been open for
     /// this long.
     pub linger: Duration,
+    /// At [`Speed::Max`], how long a session that has not taken the last
+    /// boundary's snapshots holds the input.
+    pub slow_consumer_grace: Duration,
     /// Sessions and market data.
     pub publisher: PublisherConfig,
 }
@@ -384,8 +387,11 @@ pub fn serve(
             since_poll = 0;
             poll(&mut publisher, &mut transport);
             if emitted && sopts.speed == Speed::Max {
-                // A file can wait for its clients.
-                while publisher.has_backlog() {
+                // A file can wait for its clients, up to the grace each: a
+                // session that takes nothing for longer is conflated on its
+                // own (and logged out after two HeartBtInt).
+                let grace = u64::try_from(sopts.slow_consumer_grace.as_nanos()).unwrap_or(u64::MAX);
+                while publisher.has_backlog() && !publisher.ready_for_boundary(now_ns(), grace) {
                     std::thread::sleep(Duration::from_micros(50));
                     poll(&mut publisher, &mut transport);
                 }

@@ -448,6 +448,118 @@ fn session_scenarios_with_quickfix() {
     server.join().unwrap().unwrap();
 }
 
+/// At --speed max the replay waits for its clients, but not for one that
+/// stops reading: past --slow-consumer-grace it is conflated on its own, and
+/// after two HeartBtInt logged out and dropped, while the other subscriber's
+/// stream still ends at the final books.
+#[test]
+fn a_client_that_stops_reading_does_not_hold_a_max_speed_replay() {
+    let _one_at_a_time = serial();
+    let dir = tmpdir("slow");
+    let d = day(&dir, 10_000, 200_000);
+    let port = free_port();
+    let stats = dir.join("stats.json");
+    let server = serve(
+        &d.itch,
+        port,
+        &[
+            "--wait-for-subscription",
+            "--interval",
+            "1ms",
+            "--window",
+            "10ms",
+            "--slow-consumer-grace",
+            "1s",
+            "--linger",
+            "3s",
+        ],
+        &stats,
+    );
+    let mut request = String::from(
+        "35=V|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|262=SLOW|263=1|264=10|267=3|269=0|269=1|269=9|",
+    );
+    request.push_str(&format!("146={}|", d.names.len()));
+    for n in d.names.values() {
+        request.push_str(&format!("55={n}|"));
+    }
+    // The slow client's request releases the input; it reads 2,000 bytes,
+    // then nothing, while it keeps heartbeating (so only the slow-consumer
+    // rule can end it).
+    let slow = std::thread::spawn(move || {
+        raw(
+            port,
+            &[
+                "--send",
+                "35=A|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|98=0|108=1|141=Y|",
+                "--send",
+                &request,
+                "--delay",
+                "0.1",
+                "--rcvbuf",
+                "4096",
+                "--stop-reading-after",
+                "2000",
+                "--keepalive",
+                "35=0|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|",
+                "--keepalive-every",
+                "0.3",
+                "--expect-close",
+                "--timeout",
+                "30",
+            ],
+        )
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let sym = d.symbols.to_str().unwrap().to_string();
+    let w_out = dir.join("n.jsonl");
+    let (out, s) = client(
+        &dir,
+        "normal",
+        port,
+        &[
+            "--symbols-file",
+            &sym,
+            "--depth",
+            "1",
+            "--types",
+            "0,1",
+            "--subscription",
+            "1",
+            "--out",
+            w_out.to_str().unwrap(),
+            "--idle-timeout",
+            "3",
+            "--timeout",
+            "90",
+        ],
+    );
+    let so = slow.join().unwrap();
+    assert_ok("normal subscriber next to a stuck one", &out, &s);
+    // Dropped by the server (a reset: a Logout queued behind unread data
+    // never arrives) well before the client's own 30 s timeout.
+    assert!(so.starts_with("exit Some(0)"), "{so}");
+    assert!(so.contains("STALL ") && so.contains("CLOSED"), "{so}");
+    server.join().unwrap().unwrap();
+
+    let books = final_books(&d.itch, &dir);
+    let mut last: BTreeMap<String, Value> = BTreeMap::new();
+    for w in read_w(&w_out) {
+        last.insert(w["symbol"].as_str().unwrap().to_string(), w);
+    }
+    assert_eq!(last.len(), d.names.len(), "every symbol answered");
+    for (locate, name) in &d.names {
+        let want = books
+            .get(locate)
+            .cloned()
+            .unwrap_or(("-x-".into(), "-x-".into()));
+        assert_eq!(top(&last[name]), want, "final book of {name}");
+    }
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let f = &s["fix_sessions"];
+    assert_eq!(f["slow_consumer_logouts"].as_u64(), Some(1), "{f}");
+    assert!(f["conflated"].as_u64().unwrap() > 0, "{f}");
+}
+
 fn raw(port: u16, args: &[&str]) -> String {
     let out = Command::new(python())
         .arg(root().join("scripts/fix_raw.py"))

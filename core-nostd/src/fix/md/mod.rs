@@ -262,6 +262,21 @@ impl<'s> MdSession<'s> {
         self.blocked_since
     }
 
+    /// Tells the session whether its connection still holds bytes it
+    /// wrote and the peer has not taken (the caller's backlog). While it
+    /// does, the slow-consumer clock runs even with nothing pending: a
+    /// consumer whose snapshots were all written but never read is blocked
+    /// too. Once it does not and nothing is pending, the clock stops.
+    pub fn output_waiting(&mut self, now_ns: u64, waiting: bool) {
+        if waiting {
+            if self.session.state() == SessionState::Active && !self.must_close {
+                self.blocked_since.get_or_insert(now_ns);
+            }
+        } else if !self.has_pending() {
+            self.blocked_since = None;
+        }
+    }
+
     /// Whether snapshots are waiting to be written.
     pub fn has_pending(&self) -> bool {
         self.subs.iter().any(|s| s.in_use && s.pending_count > 0)

@@ -459,6 +459,63 @@ fn slow_consumer_is_conflated_then_logged_out() {
 }
 
 #[test]
+fn written_but_unread_output_counts_as_blocked() {
+    let mut w = World::new();
+    let mut books = BookStore::new(&mut w.slots, &mut w.index).unwrap();
+    two_symbols(&mut books);
+    let mut c = Client::new();
+    let mut md = logged_on(&mut w.subs, &mut c, &books);
+    feed(
+        &mut md,
+        T0,
+        &c.msg(T0, "V", "262=R|263=1|264=1|267=1|269=0|146=1|55=AAPL|"),
+        &books,
+    );
+    // Every snapshot fits the caller's buffer, so nothing is pending...
+    flush_all(&mut md, T0, &books);
+    assert!(!md.has_pending());
+    assert_eq!(md.blocked_since(), None);
+    // ...but the peer reads none of it: the caller says so, and the clock
+    // runs from the first time it did.
+    md.output_waiting(T0 + S, true);
+    md.output_waiting(T0 + 2 * S, true);
+    assert_eq!(md.blocked_since(), Some(T0 + S));
+    let mut out = std::vec![0u8; 4096];
+    md.poll(T0 + S + 59 * S, &mut out);
+    assert!(!md.must_close());
+    md.poll(T0 + S + 61 * S, &mut out);
+    assert!(md.must_close());
+    assert_eq!(md.counters().slow_consumer_logouts, 1);
+}
+
+#[test]
+fn output_taken_with_nothing_pending_stops_the_clock() {
+    let mut w = World::new();
+    let mut books = BookStore::new(&mut w.slots, &mut w.index).unwrap();
+    two_symbols(&mut books);
+    let mut c = Client::new();
+    let mut md = logged_on(&mut w.subs, &mut c, &books);
+    md.output_waiting(T0, true);
+    assert_eq!(md.blocked_since(), Some(T0));
+    md.output_waiting(T0 + S, false);
+    assert_eq!(md.blocked_since(), None);
+    // Snapshots that do not fit keep the clock running whatever the
+    // backlog does.
+    feed(
+        &mut md,
+        T0 + S,
+        &c.msg(T0 + S, "V", "262=R|263=1|264=1|267=1|269=0|146=1|55=AAPL|"),
+        &books,
+    );
+    assert!(md.flush(T0 + 2 * S, &mut [], &books).more);
+    md.output_waiting(T0 + 3 * S, false);
+    assert_eq!(md.blocked_since(), Some(T0 + 2 * S));
+    let mut out = std::vec![0u8; 4096];
+    md.poll(T0 + 2 * S + 61 * S, &mut out);
+    assert!(md.must_close());
+}
+
+#[test]
 fn no_input_bytes_panic_the_market_data_session() {
     use proptest::prelude::*;
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(256));
