@@ -137,17 +137,22 @@ impl MessageWriter {
         out: &mut [u8],
         body: impl FnOnce(&mut Body<'_, '_>) -> Result<(), FixError>,
     ) -> Result<usize, FixError> {
-        self.write_with(now_ns, msg_type, out, |_| Ok(()), body)
+        self.write_with(now_ns, msg_type, out, false, |_| Ok(()), body)
     }
 
-    /// As [`write`](Self::write), with extra header fields after SendingTime
-    /// (PossDupFlag 43, OrigSendingTime 122) written by `header`.
+    /// As [`write`](Self::write), with PossDupFlag 43=Y when `poss_dup`,
+    /// and the header fields that follow TargetCompID (OrigSendingTime 122,
+    /// routing 128/129/…) written by `header_tail` in ascending tag order.
+    /// The header is 8, 9, 35, then ascending tags (34, 43, 49, 52, 56, …),
+    /// as QuickFIX writes it: FIX fixes only the first three, but harnesses
+    /// that compare messages field by field compare the order too.
     pub fn write_with(
         &mut self,
         now_ns: u64,
         msg_type: &[u8],
         out: &mut [u8],
-        header: impl FnOnce(&mut Body<'_, '_>) -> Result<(), FixError>,
+        poss_dup: bool,
+        header_tail: impl FnOnce(&mut Body<'_, '_>) -> Result<(), FixError>,
         body: impl FnOnce(&mut Body<'_, '_>) -> Result<(), FixError>,
     ) -> Result<usize, FixError> {
         let body_start = BEGIN.len() + BODY_LEN_DIGITS + 1;
@@ -160,16 +165,19 @@ impl MessageWriter {
         };
         o.put(b"35=")?;
         o.put(msg_type)?;
-        o.put(b"\x0149=")?;
-        o.put(self.sender.as_bytes())?;
-        o.put(b"\x0156=")?;
-        o.put(self.target.as_bytes())?;
         o.put(b"\x0134=")?;
         o.uint(self.next_seq)?;
+        if poss_dup {
+            o.put(b"\x0143=Y")?;
+        }
+        o.put(b"\x0149=")?;
+        o.put(self.sender.as_bytes())?;
         o.put(b"\x0152=")?;
         o.put(self.time.text(now_ns, self.precision)?)?;
+        o.put(b"\x0156=")?;
+        o.put(self.target.as_bytes())?;
         o.byte(SOH)?;
-        header(&mut Body { out: &mut o })?;
+        header_tail(&mut Body { out: &mut o })?;
         body(&mut Body { out: &mut o })?;
         let body_end = o.pos;
         let n = finish(o.buf, body_start, body_end)?;
@@ -243,7 +251,7 @@ mod tests {
         let mut w = writer();
         let mut buf = [0u8; 256];
         let n = w.write(T, b"0", &mut buf, |_| Ok(())).unwrap();
-        let want = framed("35=0|49=TW|56=CL|34=1|52=20240315-14:30:00.123|");
+        let want = framed("35=0|34=1|49=TW|52=20240315-14:30:00.123|56=CL|");
         assert_eq!(core::str::from_utf8(&buf[..n]).unwrap(), want);
         assert_eq!(w.next_seq(), 2);
     }
@@ -258,7 +266,8 @@ mod tests {
                 T,
                 b"3",
                 &mut buf,
-                |h| h.flag(43, true),
+                true,
+                |h| h.bytes(122, b"20240315-14:29:00.000"),
                 |b| {
                     b.uint(45, 7)?;
                     b.bytes(58, b"bad")?;
@@ -267,7 +276,7 @@ mod tests {
             )
             .unwrap();
         let want = framed(
-            "35=3|49=TW|56=CL|34=41|52=20240315-14:30:00.123|43=Y|45=7|58=bad|270=123.4500|",
+            "35=3|34=41|43=Y|49=TW|52=20240315-14:30:00.123|56=CL|122=20240315-14:29:00.000|45=7|58=bad|270=123.4500|",
         );
         assert_eq!(core::str::from_utf8(&buf[..n]).unwrap(), want);
     }
@@ -280,7 +289,7 @@ mod tests {
         let n = w.write(T, b"5", &mut buf, |b| b.bytes(58, &text)).unwrap();
         let m = core::str::from_utf8(&buf[..n]).unwrap();
         let body = std::format!(
-            "35=5|49=TW|56=CL|34=1|52=20240315-14:30:00.123|58={}|",
+            "35=5|34=1|49=TW|52=20240315-14:30:00.123|56=CL|58={}|",
             core::str::from_utf8(&text).unwrap()
         );
         assert_eq!(m, framed(&body));

@@ -392,10 +392,8 @@ impl Session {
                 now_ns,
                 b"4",
                 buf,
-                |h| {
-                    h.flag(43, true)?;
-                    h.bytes(122, orig)
-                },
+                true,
+                |h| h.bytes(122, orig),
                 |b| {
                     b.uint(36, next_out)?;
                     b.flag(123, true)
