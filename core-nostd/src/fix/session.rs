@@ -13,8 +13,10 @@
 //! - [`Event::App`] is returned only while [`SessionState::Active`], for a
 //!   message that passed framing, BeginString, CompIDs, SendingTime,
 //!   MsgSeqNum (expected, too high, or resent into an open gap: check 43=Y
-//!   to skip duplicates), tag-number and MsgType checks. The message borrows
-//!   the input: handle it before dropping those bytes.
+//!   to skip duplicates), tag-number and MsgType checks, and, for a
+//!   MarketDataRequest (V), FIX44.xml's field layout (fields defined for V,
+//!   none repeated outside a group, header first). The message borrows the
+//!   input: handle it before dropping those bytes.
 //! - Answer with [`Session::send`], [`Session::reject`] (see
 //!   [`reject_reason`]) or [`Session::business_reject`]
 //!   ([`UNSUPPORTED_MSG_TYPE`]); all write nothing unless logged on.
@@ -77,6 +79,8 @@ pub mod reject_reason {
     pub const INVALID_MSG_TYPE: u32 = 11;
     /// Tag appears more than once.
     pub const REPEATED_TAG: u32 = 13;
+    /// Tag specified out of required order.
+    pub const OUT_OF_ORDER: u32 = 14;
     /// Incorrect NumInGroup count for repeating group.
     pub const BAD_NUM_IN_GROUP: u32 = 16;
 }
@@ -86,10 +90,11 @@ pub mod reject_reason {
 pub const UNSUPPORTED_MSG_TYPE: u32 = 3;
 
 use reject_reason::{
-    BAD_FORMAT as R_BAD_FORMAT, COMP_ID as R_COMP_ID, INVALID_MSG_TYPE as R_INVALID_MSG_TYPE,
-    INVALID_TAG as R_INVALID_TAG, NO_VALUE as R_NO_VALUE,
+    BAD_FORMAT as R_BAD_FORMAT, BAD_NUM_IN_GROUP as R_BAD_NUM_IN_GROUP, COMP_ID as R_COMP_ID,
+    INVALID_MSG_TYPE as R_INVALID_MSG_TYPE, INVALID_TAG as R_INVALID_TAG, NO_VALUE as R_NO_VALUE,
+    OUT_OF_ORDER as R_OUT_OF_ORDER, REPEATED_TAG as R_REPEATED_TAG,
     REQUIRED_TAG_MISSING as R_REQUIRED_MISSING, SENDING_TIME as R_SENDING_TIME,
-    VALUE_INCORRECT as R_VALUE_INCORRECT,
+    TAG_NOT_DEFINED_FOR_MSG_TYPE as R_NOT_FOR_MSG_TYPE, VALUE_INCORRECT as R_VALUE_INCORRECT,
 };
 
 /// Session settings.
@@ -543,6 +548,10 @@ impl Session {
             R_COMP_ID => b"CompID problem",
             R_SENDING_TIME => b"SendingTime accuracy problem",
             R_INVALID_MSG_TYPE => b"Invalid MsgType",
+            R_NOT_FOR_MSG_TYPE => b"Tag not defined for this message type",
+            R_REPEATED_TAG => b"Tag appears more than once",
+            R_OUT_OF_ORDER => b"Tag specified out of required order",
+            R_BAD_NUM_IN_GROUP => b"Incorrect NumInGroup count for repeating group",
             _ => b"",
         };
         let Some(buf) = sink.out.get_mut(sink.pos..) else {

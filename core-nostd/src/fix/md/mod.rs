@@ -30,8 +30,12 @@ pub const ENTRY_BID: u8 = 1;
 pub const ENTRY_OFFER: u8 = 2;
 /// MDEntryType 9 (VWAP) wanted.
 pub const ENTRY_VWAP: u8 = 4;
-/// Longest MDReqID (262) kept.
+/// Longest MDReqID (262) served; a longer one is refused (35=Y echoing it,
+/// or a session Reject 373=5 beyond [`MAX_ECHOED_MD_REQ_ID`]).
 pub const MAX_MD_REQ_ID: usize = 64;
+/// Longest over-long MDReqID echoed in the 35=Y that refuses it: the Y must
+/// fit what [`MIN_OUT`] leaves after the session's own answer.
+pub const MAX_ECHOED_MD_REQ_ID: usize = 512;
 /// Smallest `out` for [`MdSession::on_input`]: the session's own answer and
 /// a reject.
 pub const MIN_OUT: usize = 2 * super::session::MIN_OUT;
@@ -426,7 +430,9 @@ impl<'s> MdSession<'s> {
         sub.updates = req.kind == 1;
         sub.depth = req.depth;
         sub.types = req.types;
+        // parse_request refused longer IDs: the whole ID is kept.
         let n = req.id.len().min(MAX_MD_REQ_ID);
+        debug_assert_eq!(n, req.id.len());
         sub.id[..n].copy_from_slice(&req.id[..n]);
         sub.id_len = n as u8;
         for sym in req.symbols(msg) {

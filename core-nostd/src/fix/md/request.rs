@@ -3,7 +3,7 @@
 //! tag missing, a value that is not a number, group counts that disagree) or
 //! refused as market data (35=Y with MDReqRejReason 281).
 
-use super::{ENTRY_BID, ENTRY_OFFER, ENTRY_VWAP};
+use super::{ENTRY_BID, ENTRY_OFFER, ENTRY_VWAP, MAX_ECHOED_MD_REQ_ID, MAX_MD_REQ_ID};
 use crate::fix::parse::{parse_uint, Message};
 
 /// SessionRejectReason (373) values used here.
@@ -11,6 +11,9 @@ const REQUIRED_TAG_MISSING: u32 = 1;
 const VALUE_INCORRECT: u32 = 5;
 const INCORRECT_DATA_FORMAT: u32 = 6;
 const INCORRECT_NUM_IN_GROUP: u32 = 16;
+
+const MD_REQ_ID_TOO_LONG: &[u8] = b"MDReqID (262) longer than 64 bytes";
+const _: () = assert!(MAX_MD_REQ_ID == 64, "MD_REQ_ID_TOO_LONG names the limit");
 
 /// A request we serve.
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +82,20 @@ pub(super) fn parse_request<'a>(
 ) -> Result<Request<'a>, RequestError<'a>> {
     let id = msg.get(262).ok_or(missing(262))?;
     let md = |reason: Option<u8>, text: &'static [u8]| RequestError::Md { id, reason, text };
+    if id.len() > MAX_MD_REQ_ID {
+        // Refused, never truncated: a client matches the answer by its full
+        // MDReqID, so a 35=Y echoes it while the answer stays small.
+        // MDReqRejReason has no value for this: 281 is left out.
+        return Err(if id.len() <= MAX_ECHOED_MD_REQ_ID {
+            md(None, MD_REQ_ID_TOO_LONG)
+        } else {
+            RequestError::Session {
+                tag: Some(262),
+                reason: VALUE_INCORRECT,
+                text: MD_REQ_ID_TOO_LONG,
+            }
+        });
+    }
     let kind = required(msg, 263)?;
     if kind > 2 {
         return Err(md(

@@ -539,3 +539,59 @@ fn no_input_bytes_panic_the_market_data_session() {
         })
         .unwrap();
 }
+
+#[test]
+fn over_long_md_req_id_is_refused_not_truncated() {
+    let mut w = World::new();
+    let mut books = BookStore::new(&mut w.slots, &mut w.index).unwrap();
+    two_symbols(&mut books);
+    let mut c = Client::new();
+    let mut md = logged_on(&mut w.subs, &mut c, &books);
+    let req = |id: &str| std::format!("262={id}|263=1|264=1|267=1|269=0|146=1|55=AAPL|");
+    // 65 bytes: 35=Y echoing the whole ID, no 281; the same ID again gets
+    // the same answer (nothing was subscribed under a truncated ID).
+    let long = "L".repeat(MAX_MD_REQ_ID + 1);
+    for _ in 0..2 {
+        let out = feed(&mut md, T0, &c.msg(T0, "V", &req(&long)), &books);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(field(&out[0], "35"), Some("Y"));
+        assert_eq!(
+            body(&out[0]),
+            std::format!("262={long}|58=MDReqID (262) longer than 64 bytes|")
+        );
+    }
+    assert_eq!(md.subscriptions(), 0);
+    // A disable with it: refused the same way.
+    let out = feed(
+        &mut md,
+        T0,
+        &c.msg(T0, "V", &std::format!("262={long}|263=2|")),
+        &books,
+    );
+    assert_eq!(field(&out[0], "35"), Some("Y"));
+    assert_eq!(field(&out[0], "262"), Some(long.as_str()));
+    // Too long to echo: session Reject 373=5 naming 262.
+    let huge = "H".repeat(MAX_ECHOED_MD_REQ_ID + 1);
+    let m = c.msg(T0, "V", &req(&huge));
+    let seq = Message::new_checked(&m).unwrap().seq_num().unwrap();
+    let out = feed(&mut md, T0, &m, &books);
+    assert_eq!(field(&out[0], "35"), Some("3"));
+    let from45 = &out[0][out[0].find("|45=").unwrap() + 1..out[0].rfind("10=").unwrap()];
+    assert_eq!(
+        from45,
+        std::format!("45={seq}|58=MDReqID (262) longer than 64 bytes|371=262|372=V|373=5|")
+    );
+    assert_eq!(md.counters().request_rejects, 3);
+    assert_eq!(md.counters().session_rejects, 1);
+    // Exactly 64 bytes: served, the W carries it whole, a duplicate is seen.
+    let max = "M".repeat(MAX_MD_REQ_ID);
+    assert!(feed(&mut md, T0, &c.msg(T0, "V", &req(&max)), &books).is_empty());
+    let out = flush_all(&mut md, T0, &books);
+    assert_eq!(body(&out[0]), std::format!("262={max}|55=AAPL|268=0|"));
+    let out = feed(&mut md, T0, &c.msg(T0, "V", &req(&max)), &books);
+    assert_eq!(
+        body(&out[0]),
+        std::format!("262={max}|281=1|58=duplicate MDReqID|")
+    );
+    assert_eq!(md.subscriptions(), 1);
+}

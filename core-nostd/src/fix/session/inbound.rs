@@ -63,11 +63,23 @@ impl Session {
             self.emit_reject(now_ns, sink, &msg, TagRef::Num(34), reason);
             return Event::None;
         };
+        // Required header fields, checked before their values (as QuickFIX
+        // does): a missing one is rejected and counted, whatever the rest.
+        for tag in [49, 56, 52] {
+            if msg.get(tag).is_none() {
+                if let Err(e) = self.fit_seq(now_ns, &msg, seq, None, sink) {
+                    return e;
+                }
+                self.emit_reject(now_ns, sink, &msg, TagRef::Num(tag), R_REQUIRED_MISSING);
+                return Event::None;
+            }
+        }
         let Some(sending_ns) = self.sending_time(now_ns, &msg) else {
             self.emit_reject(now_ns, sink, &msg, TagRef::None, R_SENDING_TIME);
             self.start_logout(now_ns, sink, b"", CloseReason::ClockSkew);
             return Event::None;
         };
+        let sending_ns = Some(sending_ns);
         if !parse_ok {
             // A field without a value or with a tag that is not a number:
             // counted, rejected.
@@ -84,15 +96,6 @@ impl Session {
             };
             self.emit_reject(now_ns, sink, &msg, tag, reason);
             return Event::None;
-        }
-        for tag in [49, 56] {
-            if msg.get(tag).is_none() {
-                if let Err(e) = self.fit_seq(now_ns, &msg, seq, sending_ns, sink) {
-                    return e;
-                }
-                self.emit_reject(now_ns, sink, &msg, TagRef::Num(tag), R_REQUIRED_MISSING);
-                return Event::None;
-            }
         }
         if !self.comp_ids_match(&msg) {
             self.emit_reject(now_ns, sink, &msg, TagRef::None, R_COMP_ID);
@@ -153,8 +156,26 @@ impl Session {
                 CloseReason::LogonRefused
             });
         }
+        // Without SendingTime the Logon is invalid, not late: QuickFIX's
+        // Reject cannot go out before logon, so it just disconnects.
+        if msg.get(52).is_none() {
+            return self.close(CloseReason::LogonRefused);
+        }
         if self.sending_time(now_ns, msg).is_none() {
             return self.close(CloseReason::ClockSkew);
+        }
+        let bad_field = match msg.fields().find(|f| !dict::tag_defined(f.tag)) {
+            Some(f) => Some((f.tag, R_INVALID_TAG)),
+            None => check_structure(msg),
+        };
+        if let Some((tag, reason)) = bad_field {
+            // Before logon no Reject can go out (QuickFIX disconnects); a
+            // reset Logon on a live session is rejected and changes nothing.
+            if self.state == SessionState::AwaitingLogon {
+                return self.close(CloseReason::LogonRefused);
+            }
+            self.emit_reject(now_ns, sink, msg, TagRef::Num(tag), reason);
+            return Event::None;
         }
         let Some(seq) = msg.seq_num() else {
             return self.close(CloseReason::LogonRefused);
@@ -252,13 +273,14 @@ impl Session {
     }
 
     /// The MsgSeqNum rules. `Err` ends the handling of the message with
-    /// that event (ignored duplicate, Reject, or Logout).
+    /// that event (ignored duplicate, Reject, or Logout). `sending_ns` is
+    /// `None` when SendingTime is missing (the message is rejected anyway).
     fn fit_seq(
         &mut self,
         now_ns: u64,
         msg: &Message<'_>,
         seq: u64,
-        sending_ns: u64,
+        sending_ns: Option<u64>,
         sink: &mut Sink<'_>,
     ) -> Result<SeqFit, Event<'static>> {
         if seq == self.next_in {
@@ -285,7 +307,7 @@ impl Session {
                         self.emit_reject(now_ns, sink, msg, TagRef::Num(122), R_BAD_FORMAT);
                         return Err(Event::None);
                     }
-                    Some(o) if o > sending_ns => {
+                    Some(o) if sending_ns.is_some_and(|s| o > s) => {
                         self.emit_reject(now_ns, sink, msg, TagRef::None, R_SENDING_TIME);
                         self.start_logout(now_ns, sink, b"", CloseReason::ClockSkew);
                         return Err(Event::None);
@@ -319,6 +341,9 @@ impl Session {
         let typ = msg.msg_type();
         if !dict::msg_type_defined(typ) {
             return Some((TagRef::None, R_INVALID_MSG_TYPE));
+        }
+        if let Some((tag, reason)) = check_structure(msg) {
+            return Some((TagRef::Num(tag), reason));
         }
         let yes_no = |t: u32| msg.get(t).is_none_or(|v| v == b"Y" || v == b"N");
         if !yes_no(43) {
@@ -442,4 +467,62 @@ impl Session {
         }
         Event::None
     }
+}
+
+/// Tags FIX 4.4 defines, one bit each (see [`dict::MAX_FIX44_TAG`]).
+const TAG_WORDS: usize = dict::MAX_FIX44_TAG as usize / 64 + 1;
+
+/// The message's layout against FIX44.xml, in QuickFIX's order of checks:
+/// header, body, trailer in that order (373=14), then per field a tag not
+/// defined for this MsgType (373=2) or a repeated one outside a repeating
+/// group (373=13), then the NumInGroup counts the session knows (373=16,
+/// or 6 for a count that is not a number). Every tag is already known to be
+/// defined ([`dict::tag_defined`]). MsgTypes without a body definition
+/// (application messages other than V) get the header and trailer checks.
+pub(super) fn check_structure(msg: &Message<'_>) -> Option<(u32, u32)> {
+    let mut part = dict::Part::Header;
+    for f in msg.fields() {
+        let p = dict::part(f.tag);
+        // A header field after the body began, or a body field after the
+        // trailer began.
+        if p < part {
+            return Some((f.tag, R_OUT_OF_ORDER));
+        }
+        part = p;
+    }
+    let def = dict::msg_def(msg.msg_type());
+    let known = def.unwrap_or(dict::UNKNOWN_BODY);
+    let mut seen = [0u64; TAG_WORDS];
+    for f in msg.fields() {
+        if def.is_some() && !known.allows(f.tag) {
+            return Some((f.tag, R_NOT_FOR_MSG_TYPE));
+        }
+        let checked = def.is_some() || dict::part(f.tag) != dict::Part::Body;
+        if !checked || known.may_repeat(f.tag) {
+            continue;
+        }
+        let i = f.tag as usize;
+        let Some(word) = seen.get_mut(i / 64) else {
+            continue;
+        };
+        let bit = 1u64 << (i % 64);
+        if *word & bit != 0 {
+            return Some((f.tag, R_REPEATED_TAG));
+        }
+        *word |= bit;
+    }
+    const HOPS: (u32, u32) = (627, 628);
+    for &(count_tag, first) in core::iter::once(&HOPS).chain(known.counts) {
+        let Some(v) = msg.get(count_tag) else {
+            continue;
+        };
+        let Some(declared) = parse_uint(v) else {
+            return Some((count_tag, R_BAD_FORMAT));
+        };
+        let found = msg.fields().filter(|f| f.tag == first).count() as u64;
+        if declared != found {
+            return Some((count_tag, R_BAD_NUM_IN_GROUP));
+        }
+    }
+    None
 }

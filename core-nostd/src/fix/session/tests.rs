@@ -12,6 +12,7 @@
 //! | 1b_DuplicateIdentity, AlreadyLoggedOn | `second_logon_without_reset_is_refused` | DIFFERS: one `Session` is one connection; refusing a second connection of the same CompIDs is the server's job. A second Logon on one connection: Logout + close |
 //! | 1c_InvalidSenderCompID / TargetCompID | `logon_with_wrong_comp_ids_closes_silently` | close, no answer |
 //! | 1d_InvalidLogonBadSendingTime | `logon_with_bad_sending_time_closes_silently` | close, no answer |
+//! | (14b on a Logon: SendingTime missing) | `logon_without_sending_time_closes_silently` | close, no answer (QuickFIX cannot send a Reject before logon and disconnects) |
 //! | 1d_InvalidLogonWrongBeginString | `logon_with_wrong_begin_string_closes_silently` | close, no answer |
 //! | 1d_InvalidLogonLengthInvalid | `garbled_logon_is_ignored_then_logon_timeout` | DIFFERS: a bad BodyLength is garbled and ignored (as on a live session); the logon timeout then closes |
 //! | 1e_NotLogonMessage | `first_message_not_logon_closes` | close, no answer |
@@ -41,13 +42,24 @@
 //! | 11c_NewSeqNoLess | `sequence_reset_reset_mode` | Reject 45=0 372=4 373=5 (we also send 371=36) |
 //! | 13b_UnsolicitedLogoutMessage | `peer_logout_is_answered_and_closes` | Logout answer, close |
 //! | 14a_BadField | `undefined_tags_are_rejected` | Reject 373=0 371=tag (999, 0, -1, 5000); counted |
-//! | 14b_RequiredFieldMissing | `missing_header_tag_is_rejected` | Reject 371=56 373=1; counted |
+//! | 14b_RequiredFieldMissing | `missing_header_tag_is_rejected`, `missing_sending_time_is_rejected_and_counted` | Reject 371=56 (or 49, 52) 373=1; counted, no Logout. The D half needs an application message we do not parse |
+//! | 14c_TagNotDefinedForMsgType | `tag_not_defined_for_msg_type_is_rejected`, `every_field_fix44_defines_for_the_session_messages_is_accepted` | Reject 45=2 58="Tag not defined for this message type" 371=55 372=0 373=2; counted. Per-MsgType fields from FIX44.xml for 0-5, A and V; header and trailer fields on every message |
 //! | 14d_TagSpecifiedWithoutValue | `empty_value_is_rejected` | Reject 371=56 373=4 |
+//! | 14e_IncorrectEnumValue | - | not covered: its enums (21, 167) are on a NewOrderSingle, which we business-reject (35=j 380=3). Out-of-enum values on V are answered by the MD layer (35=Y with 281, see `md/tests.rs`) |
 //! | 14f_IncorrectDataFormat | `bad_data_format_is_rejected` | Reject 373=6 (session fields only; application fields are the MD layer's) |
-//! | SessionReset | `logon_with_reset_on_live_session` | both sides back to 1, answer 141=Y |
+//! | 14g_HeaderBodyTrailerFieldsOutOfOrder | `header_body_trailer_out_of_order_is_rejected` | Reject 58="Tag specified out of required order" 371=34 (first field out of place) 373=14; counted. Also a body field after 93/89 |
+//! | 14h_RepeatedTag | `repeated_tag_is_rejected` | Reject 58="Tag appears more than once" 371=tag 373=13; counted. On 0-5, A, V and header fields; group members (V's 269, 55, ...; header 628-630; Logon 372/385) may repeat. The case's D is business-rejected (not parsed) |
+//! | 14i_RepeatingGroupCountNotEqual | `group_counts_are_checked_and_zero_is_accepted`; V: `md::tests::malformed_requests_get_session_rejects_and_other_types_business_rejects` | Reject 371=627 (NoHops) 373=16; on V 371=267/146 373=16 (MD layer). Nested groups inside V's Instrument are not counted |
+//! | 15_HeaderAndBodyFieldsOrderedDifferently | `header_body_trailer_out_of_order_is_rejected` | header fields in any order among themselves accepted |
+//! | 21_RepeatingGroupSpecifierWithValueOfZero | `group_counts_are_checked_and_zero_is_accepted` | 627=0 and Logon 384=0 accepted. DIFFERS on V: 267=0 or 146=0 is Reject 373=5 (a request for nothing is not served) |
+//! | SessionReset | `logon_with_reset_on_live_session` | both sides back to 1, answer 141=Y; a reset Logon with a bad field: Reject, nothing reset (`bad_fields_on_a_logon`) |
 //!
-//! Not covered (need application messages or a message store): 14c, 14e,
-//! 14g-i, 15, 19a/b, 21, RejectResentMessage, ReverseRoute*.
+//! A first Logon with a field problem (undefined, not for Logon, repeated,
+//! NoMsgTypes count) is closed without answer, as QuickFIX does
+//! (`bad_fields_on_a_logon`).
+//!
+//! Not covered (need application messages or a message store): 14e, 19a/b,
+//! RejectResentMessage, ReverseRoute*.
 
 mod model;
 
@@ -260,9 +272,17 @@ fn logon_with_bad_sending_time_closes_silently() {
     let (sent, ev) = h.input(&m);
     assert!(sent.is_empty());
     assert_eq!(ev, Ev::Closed(CloseReason::ClockSkew));
+}
+
+#[test]
+fn logon_without_sending_time_closes_silently() {
+    // Invalid rather than late: no Reject can go out before logon.
     let mut h = H::new();
-    let m = framed("35=A|34=1|49=TW|56=ISLD|98=0|108=30|");
-    assert_eq!(h.input(&m).1, Ev::Closed(CloseReason::ClockSkew));
+    let (sent, ev) = h.input(
+        b"8=FIX.4.4\x019=36\x0135=A\x0134=1\x0149=TW\x0156=ISLD\x0198=0\x01108=30\x0110=002\x01",
+    );
+    assert!(sent.is_empty());
+    assert_eq!(ev, Ev::Closed(CloseReason::LogonRefused));
 }
 
 #[test]
@@ -574,11 +594,10 @@ fn sending_time_out_of_range_rejects_and_logs_out() {
         assert!(sent[0].has(373, "10") && sent[0].has(45, "2") && sent[0].has(372, "0"));
         assert_eq!(h.send("5", 3, "").1, Ev::Closed(CloseReason::ClockSkew));
     }
-    // Within the skew: fine. Missing or malformed: rejected too.
+    // Within the skew: fine. Malformed: rejected too (missing: see
+    // `missing_sending_time_is_rejected_and_counted`).
     let mut h = H::logged_on(30);
     assert!(h.input(&cl("0", 2, T0 + 119 * S, "")).0.is_empty());
-    let (sent, _) = h.input(&framed("35=0|34=3|49=TW|56=ISLD|"));
-    assert_eq!(types(&sent), ["3", "5"]);
     let mut h = H::logged_on(30);
     let (sent, _) = h.input(&framed("35=0|34=2|49=TW|52=yesterday|56=ISLD|"));
     assert_eq!(types(&sent), ["3", "5"]);
@@ -954,4 +973,206 @@ fn gap_fill_in_order_keeps_an_open_gap() {
     // A fill into the gap that reaches past it closes it.
     assert!(h.send("4", 2, "43=Y|36=9|123=Y|").0.is_empty());
     assert_eq!((h.s.gap, h.s.next_in_seq()), (None, 9));
+}
+
+/// A Reject's fields from 45 up to the CheckSum, `|` for SOH: the part that
+/// says what was rejected and why.
+fn reject_body(r: &Sent) -> String {
+    let text = String::from_utf8_lossy(&r.0).replace('\x01', "|");
+    let start = text.find("|45=").unwrap() + 1;
+    let end = text.rfind("10=").unwrap();
+    text[start..end].to_string()
+}
+
+#[test]
+fn missing_sending_time_is_rejected_and_counted() {
+    // QuickFIX 14b with SendingTime: a missing header field, not clock skew.
+    let mut h = H::logged_on(30);
+    let m = b"8=FIX.4.4\x019=24\x0135=0\x0134=2\x0149=TW\x0156=ISLD\x0110=214\x01";
+    assert_eq!(frame(m), Framing::Complete(m.len()));
+    let (sent, ev) = h.input(m);
+    assert_eq!((types(&sent), ev), (vec!["3".into()], Ev::None));
+    assert_eq!(
+        reject_body(&sent[0]),
+        "45=2|58=Required tag missing|371=52|372=0|373=1|"
+    );
+    assert_eq!(h.s.state(), SessionState::Active);
+    assert_eq!(h.s.next_in_seq(), 3, "counted");
+    // Too high and without 52: rejected, and the gap still asked for.
+    let (sent, _) = h.input(&framed("35=0|34=5|49=TW|56=ISLD|"));
+    assert_eq!(types(&sent), ["2", "3"]);
+    assert!(sent[1].has(371, "52") && sent[1].has(45, "5"));
+    assert_eq!(h.s.next_in_seq(), 6);
+    // 49 and 56 are looked for first.
+    let (sent, _) = h.input(&framed("35=0|34=6|49=TW|"));
+    assert!(sent[0].has(371, "56") && sent[0].has(373, "1"));
+}
+
+#[test]
+fn tag_not_defined_for_msg_type_is_rejected() {
+    // QuickFIX 14c: a Heartbeat carrying Symbol.
+    let mut h = H::logged_on(2);
+    let (sent, ev) = h.send("0", 2, "55=MSFT|");
+    assert_eq!((types(&sent), ev), (vec!["3".into()], Ev::None));
+    assert_eq!(
+        reject_body(&sent[0]),
+        "45=2|58=Tag not defined for this message type|371=55|372=0|373=2|"
+    );
+    assert_eq!(h.s.next_in_seq(), 3, "counted");
+    // A MarketDataRequest with Price: the application never sees it.
+    let (sent, ev) = h.send("V", 3, "262=r|263=0|264=1|44=1|267=1|269=0|146=1|55=A|");
+    assert_eq!((types(&sent), ev), (vec!["3".into()], Ev::None));
+    assert!(sent[0].has(371, "44") && sent[0].has(372, "V") && sent[0].has(373, "2"));
+    // TestReqID on a Logout, NewSeqNo on a Heartbeat, MDReqID on a Reject.
+    for (typ, extra, tag) in [
+        ("5", "112=x|", "112"),
+        ("0", "36=9|", "36"),
+        ("3", "45=1|262=x|", "262"),
+    ] {
+        let seq = h.s.next_in_seq();
+        let (sent, _) = h.send(typ, seq, extra);
+        assert!(
+            sent[0].has(371, tag) && sent[0].has(373, "2"),
+            "{typ} {extra}"
+        );
+        assert_eq!(h.s.next_in_seq(), seq + 1);
+    }
+    // Undefined tags stay 373=0.
+    let (sent, _) = h.send("0", 7, "957=x|");
+    assert!(sent[0].has(371, "957") && sent[0].has(373, "0"));
+}
+
+#[test]
+fn every_field_fix44_defines_for_the_session_messages_is_accepted() {
+    // Logon with all its FIX44.xml fields, the NoMsgTypes group included.
+    let mut h = H::new();
+    let logon = "98=0|108=30|95=2|96=ab|141=Y|383=4096|384=2|372=V|385=R|372=W|385=S|\
+                 464=N|553=user|554=pass|789=1|";
+    assert_eq!(h.send("A", 1, logon).1, Ev::LoggedOn);
+    // Header fields on any message; the trailer's signature before 10.
+    let header = "50=S|57=T|97=N|115=O|116=B|128=D|129=E|142=L|143=R|144=L|145=R|\
+                  347=UTF-8|369=1|627=1|628=H|629=20240315-14:30:00|630=7|";
+    let cases = [
+        ("0", std::format!("{header}112=T|93=2|89=ab|")),
+        ("1", "112=T|".to_string()),
+        ("0", "112=T|".to_string()),
+        (
+            "3",
+            "45=1|58=t|354=1|355=t|371=35|372=A|373=99|".to_string(),
+        ),
+        ("4", "36=7|123=Y|".to_string()),
+        ("2", "7=1|16=0|".to_string()),
+    ];
+    for (seq, (typ, extra)) in (2..).zip(cases) {
+        let (sent, ev) = h.send(typ, seq, &extra);
+        assert!(
+            sent.iter().all(|m| m.typ() != "3"),
+            "{typ} {extra}: {sent:?}"
+        );
+        assert_eq!(ev, Ev::None);
+    }
+    let (sent, ev) = h.send("5", 8, "58=bye|354=3|355=bye|");
+    assert_eq!(
+        (types(&sent), ev),
+        (vec!["5".into()], Ev::Closed(CloseReason::Logout))
+    );
+}
+
+#[test]
+fn repeated_tag_is_rejected() {
+    // QuickFIX 14h, on the messages we parse.
+    let mut h = H::logged_on(2);
+    let (sent, _) = h.send("1", 2, "112=A|112=B|");
+    assert_eq!(types(&sent), ["3"]);
+    assert_eq!(
+        reject_body(&sent[0]),
+        "45=2|58=Tag appears more than once|371=112|372=1|373=13|"
+    );
+    assert_eq!(h.s.next_in_seq(), 3, "counted");
+    let (sent, ev) = h.send("V", 3, "262=r|263=0|263=1|264=1|267=1|269=0|146=1|55=A|");
+    assert_eq!(ev, Ev::None);
+    assert!(sent[0].has(371, "263") && sent[0].has(373, "13"));
+    // A header field twice.
+    let (sent, _) = h.send("0", 4, "49=TW|");
+    assert!(sent[0].has(371, "49") && sent[0].has(373, "13"));
+    // Group members repeat legitimately.
+    let (_, ev) = h.send(
+        "V",
+        5,
+        "262=r|263=0|264=1|267=2|269=0|269=1|146=2|55=A|55=B|",
+    );
+    assert_eq!(ev, Ev::App("V".into()));
+    // Application messages we do not parse: only header and trailer checked.
+    let (sent, ev) = h.send("D", 6, "40=1|40=2|");
+    assert!(sent.is_empty() && ev == Ev::App("D".into()));
+}
+
+#[test]
+fn header_body_trailer_out_of_order_is_rejected() {
+    // QuickFIX 14g: a header field after a body field; the first out of
+    // place is named. Counted.
+    let mut h = H::logged_on(2);
+    let t = ts(h.now);
+    let (sent, _) = h.input(&framed(&std::format!(
+        "35=1|112=X|34=2|49=TW|52={t}|56=ISLD|"
+    )));
+    assert_eq!(types(&sent), ["3"]);
+    assert_eq!(
+        reject_body(&sent[0]),
+        "45=2|58=Tag specified out of required order|371=34|372=1|373=14|"
+    );
+    assert_eq!(h.s.next_in_seq(), 3);
+    // A body field after the trailer began.
+    let (sent, _) = h.send("1", 3, "93=2|89=ab|112=X|");
+    assert!(sent[0].has(371, "112") && sent[0].has(373, "14"));
+    // QuickFIX 15: header fields in any order among themselves are fine.
+    let (sent, _) = h.input(&framed(&std::format!(
+        "35=1|49=TW|34=4|56=ISLD|52={t}|112=Y|"
+    )));
+    assert_eq!(types(&sent), ["0"]);
+}
+
+#[test]
+fn group_counts_are_checked_and_zero_is_accepted() {
+    // QuickFIX 14i with the header's NoHops group.
+    let mut h = H::logged_on(2);
+    let (sent, _) = h.send("0", 2, "627=2|628=H|");
+    assert_eq!(
+        reject_body(&sent[0]),
+        "45=2|58=Incorrect NumInGroup count for repeating group|371=627|372=0|373=16|"
+    );
+    assert_eq!(h.s.next_in_seq(), 3);
+    let (sent, _) = h.send("0", 3, "627=x|");
+    assert!(sent[0].has(371, "627") && sent[0].has(373, "6"));
+    // QuickFIX 21: a count of zero with no entries is processed.
+    assert!(h.send("0", 4, "627=0|").0.is_empty());
+    // NoMsgTypes on a Logon: zero is fine; a wrong count refuses it silently.
+    let mut h = H::new();
+    assert_eq!(h.send("A", 1, "98=0|108=30|384=0|").1, Ev::LoggedOn);
+    let mut h = H::new();
+    let (sent, ev) = h.send("A", 1, "98=0|108=30|384=2|372=V|");
+    assert!(sent.is_empty());
+    assert_eq!(ev, Ev::Closed(CloseReason::LogonRefused));
+}
+
+#[test]
+fn bad_fields_on_a_logon() {
+    // Before logon: no Reject can go out, the connection is closed.
+    for extra in [
+        "98=0|108=30|55=X|",
+        "98=0|108=30|9999=1|",
+        "98=0|108=30|108=30|",
+    ] {
+        let mut h = H::new();
+        let (sent, ev) = h.send("A", 1, extra);
+        assert!(sent.is_empty(), "{extra}");
+        assert_eq!(ev, Ev::Closed(CloseReason::LogonRefused), "{extra}");
+    }
+    // A reset Logon on a live session: rejected, nothing reset.
+    let mut h = H::logged_on(30);
+    h.send("0", 2, "");
+    let (sent, ev) = h.send("A", 1, "98=0|108=30|141=Y|55=X|");
+    assert_eq!((types(&sent), ev), (vec!["3".into()], Ev::None));
+    assert!(sent[0].has(371, "55") && sent[0].has(373, "2") && sent[0].has(45, "1"));
+    assert_eq!(h.s.next_in_seq(), 3);
 }

@@ -19,8 +19,11 @@ enum Op {
     TooLow,
     /// A bad CheckSum.
     Garbled,
-    /// An undefined tag (Reject, counted).
-    BadTag,
+    /// A field the session rejects and counts: 0 an undefined tag, 1 one
+    /// not defined for a Heartbeat, 2 a repeated one, 3 SendingTime
+    /// missing, 4 a header field after the body, 5 a NoHops count that
+    /// disagrees.
+    BadTag(u8),
     /// ResendRequest from `b`.
     Resend(u64),
     /// Time passes (ms), then poll.
@@ -41,7 +44,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::DupPossDup),
         1 => Just(Op::TooLow).prop_filter("rare", |_| true),
         1 => Just(Op::Garbled),
-        1 => Just(Op::BadTag),
+        1 => (0u8..6).prop_map(Op::BadTag),
         1 => (1u64..12).prop_map(Op::Resend),
         4 => (0u64..45_000).prop_map(Op::Wait),
         1 => (1u64..5).prop_map(Op::GapFill),
@@ -159,11 +162,22 @@ proptest! {
                     let (s, e) = h.input(&g);
                     (s, e, std::vec![], Ev::None)
                 }
-                Op::BadTag => {
+                Op::BadTag(k) => {
                     let seq = m.next_in;
                     m.next_in += 1;
                     m.recv(now);
-                    let (s, e) = h.send("0", seq, "999=x|");
+                    let t = ts(now);
+                    let bytes = match k {
+                        0 => cl("0", seq, now, "999=x|"),
+                        1 => cl("0", seq, now, "55=X|"),
+                        2 => cl("1", seq, now, "112=P|112=Q|"),
+                        3 => framed(&std::format!("35=0|34={seq}|49=TW|56=ISLD|")),
+                        4 => framed(&std::format!("35=0|112=P|34={seq}|49=TW|52={t}|56=ISLD|")),
+                        _ => cl("0", seq, now, "627=1|"),
+                    };
+                    let (s, e) = h.input(&bytes);
+                    let reason = ["0", "2", "13", "1", "14", "16"][usize::from(k)];
+                    prop_assert!(s.first().is_some_and(|r| r.has(373, reason)), "{k}");
                     (s, e, m.out(now, &["3"]), Ev::None)
                 }
                 Op::Resend(b) => {
