@@ -8,7 +8,9 @@ use std::fmt::Debug;
 
 use tickwire_core::engine::BookRecord;
 use tickwire_core::fix::md::{index_len, BookSlot, BookStore, MdCounters, MdSession, Subscription};
+use tickwire_core::fix::parse::{frame, Framing, Message};
 use tickwire_core::fix::session::{Event, Session, SessionConfig, SessionState};
+use tickwire_core::fix::CompId;
 
 /// A connection the transport reports as gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +34,15 @@ pub trait Transport {
 }
 
 /// Publisher settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PublisherConfig {
-    /// Session settings shared by every connection.
+    /// Session settings shared by every connection (`session.target` is
+    /// the first of `clients`).
     pub session: SessionConfig,
+    /// The client CompIDs that may log on (their SenderCompID, our 56),
+    /// each in one session at a time: a Logon from a CompID that is logged
+    /// on already is refused (closed unanswered, as QuickFIX does).
+    pub clients: Vec<CompId>,
     /// Most concurrent connections; more are closed at once and counted.
     pub max_sessions: usize,
     /// Open MarketDataRequests per session.
@@ -80,6 +87,9 @@ pub struct PublisherCounters {
     pub sessions_closed: u64,
     /// Sessions that logged on.
     pub logons: u64,
+    /// Logons refused because their CompID was logged on already on
+    /// another connection (closed without an answer).
+    pub duplicate_logons: u64,
     /// Records received.
     pub records: u64,
     /// Records that changed something.
@@ -107,6 +117,8 @@ struct Conn<'s, C> {
     /// dropped; snapshots are written only when this is empty).
     backlog: Vec<u8>,
     logged_on: bool,
+    /// The client CompID its Logon named (one of `PublisherConfig::clients`).
+    client: Option<CompId>,
 }
 
 /// The publisher, for connections of type `C` (any [`Transport`] with
@@ -251,6 +263,7 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
             input_len: 0,
             backlog: Vec::new(),
             logged_on: false,
+            client: None,
         });
     }
 
@@ -287,6 +300,7 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
         now_ns: u64,
     ) -> bool {
         let Self {
+            config,
             conns,
             books,
             scratch,
@@ -310,6 +324,27 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
                 }
             }
         }
+        if !gone && conn.client.is_none() && !conn.logged_on {
+            if let Some(client) = logon_client(&conn.input[..conn.input_len], &config.clients) {
+                // One session per client CompID: a second Logon while the
+                // first is logged on is dropped unanswered (QuickFIX's
+                // duplicate identity rule).
+                let taken = conns.iter().enumerate().any(|(j, c)| {
+                    j != i
+                        && c.client == Some(client)
+                        && c.logged_on
+                        && c.md.session().state() != SessionState::Closed
+                });
+                if taken {
+                    counters.duplicate_logons += 1;
+                    return false;
+                }
+                let conn = &mut conns[i];
+                conn.client = Some(client);
+                conn.md.set_client(client);
+            }
+        }
+        let conn = &mut conns[i];
         // Answer whole messages.
         let mut consumed_total = 0;
         loop {
@@ -349,6 +384,41 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
         }
         true
     }
+}
+
+/// `--target CLIENT[,CLIENT2…]`: the client CompIDs that may log on, in
+/// order (the first is also the 56 of the UDP datagrams); no duplicates.
+pub fn parse_clients(list: &str) -> anyhow::Result<Vec<CompId>> {
+    let mut out: Vec<CompId> = Vec::new();
+    for name in list.split(',') {
+        let id = CompId::new(name.as_bytes())
+            .map_err(|e| anyhow::anyhow!("--target {name:?}: {e} (a CompID: 1 to 32 printable ASCII characters, no '=' or ',')"))?;
+        if out.contains(&id) {
+            anyhow::bail!("--target: {name:?} is listed twice");
+        }
+        out.push(id);
+    }
+    Ok(out)
+}
+
+/// The first CompID of a `--target` list: the 56 of messages that are not
+/// sessions (the UDP datagrams, FIX to a file).
+pub fn first_client(list: &str) -> &str {
+    list.split(',').next().unwrap_or(list)
+}
+
+/// The allowed client CompID a Logon at the front of `input` names in its
+/// SenderCompID, if it is one.
+fn logon_client(input: &[u8], clients: &[CompId]) -> Option<CompId> {
+    let Framing::Complete(n) = frame(input) else {
+        return None;
+    };
+    let m = Message::new_checked(input.get(..n)?).ok()?;
+    if m.msg_type() != b"A" {
+        return None;
+    }
+    let sender = m.get(49)?;
+    clients.iter().copied().find(|c| c.as_bytes() == sender)
 }
 
 /// Writes the backlog, then pending snapshots into what the transport can
@@ -413,4 +483,41 @@ fn add_md(total: &mut MdCounters, c: &MdCounters) {
     total.snapshots += c.snapshots;
     total.conflated += c.conflated;
     total.slow_consumer_logouts += c.slow_consumer_logouts;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_lists() {
+        let ids = parse_clients("CLIENT,CLIENT2").unwrap();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[1].as_bytes(), b"CLIENT2");
+        assert_eq!(first_client("CLIENT,CLIENT2"), "CLIENT");
+        for (bad, why) in [
+            ("CLIENT,CLIENT", "listed twice"),
+            ("CLIENT,", "CompID"),
+            ("A=B", "CompID"),
+        ] {
+            let e = parse_clients(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_logon_names_its_client() {
+        let clients = parse_clients("CLIENT,CLIENT2").unwrap();
+        let logon = |sender: &str| {
+            let body = format!("35=A\x0134=1\x0149={sender}\x0152=20240315-14:30:00\x0156=TICKWIRE\x0198=0\x01108=30\x01");
+            let head = format!("8=FIX.4.4\x019={}\x01", body.len());
+            let sum: u32 = head.bytes().chain(body.bytes()).map(u32::from).sum();
+            format!("{head}{body}10={:03}\x01", sum % 256).into_bytes()
+        };
+        let got = logon_client(&logon("CLIENT2"), &clients).unwrap();
+        assert_eq!(got.as_bytes(), b"CLIENT2");
+        assert!(logon_client(&logon("OTHER"), &clients).is_none());
+        let whole = logon("CLIENT");
+        assert!(logon_client(&whole[..whole.len() - 1], &clients).is_none());
+    }
 }

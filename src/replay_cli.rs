@@ -38,7 +38,9 @@ struct ReplayArgs {
     /// FIX SenderCompID (49).
     #[arg(long, default_value = "TICKWIRE")]
     sender: String,
-    /// FIX TargetCompID (56).
+    /// FIX TargetCompID (56). With --fix-listen, a comma-separated list of
+    /// the client CompIDs that may log on (their 49), each in one session
+    /// at a time; the first is the 56 of FIX written to a file.
     #[arg(long, default_value = "CLIENT")]
     target: String,
     /// SendingTime (52) precision: ms, us or ns.
@@ -174,8 +176,12 @@ pub fn run(args: &[String]) -> Result<()> {
         max_locates: a.max_locates,
     };
     let sizes = engine.storage_sizes().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let session = FixSession::new(a.sender.as_bytes(), a.target.as_bytes(), a.time_precision)
-        .map_err(|e| anyhow::anyhow!("--sender/--target: {e}"))?;
+    let session = FixSession::new(
+        a.sender.as_bytes(),
+        crate::publish::first_client(&a.target).as_bytes(),
+        a.time_precision,
+    )
+    .map_err(|e| anyhow::anyhow!("--sender/--target: {e}"))?;
     let clock = match a.sending_time.as_str() {
         "event" => SendingClock::Event {
             midnight_epoch_s: midnight_from_date(&a.date)?,
@@ -391,13 +397,15 @@ fn serve_cli(
     let comp = |s: &str, flag: &str| {
         CompId::new(s.as_bytes()).map_err(|e| anyhow::anyhow!("{flag} {s:?}: {e}"))
     };
+    let clients = crate::publish::parse_clients(&a.target)?;
     let publisher = crate::publish::PublisherConfig {
         session: SessionConfig {
             sender: comp(&a.sender, "--sender")?,
-            target: comp(&a.target, "--target")?,
+            target: clients[0],
             precision: a.time_precision,
             max_skew_ns: 120_000_000_000,
         },
+        clients,
         max_sessions: usize::from(a.fix_max_sessions),
         requests_per_session: usize::from(a.fix_max_requests),
         max_depth: a.max_depth,
@@ -442,10 +450,11 @@ fn serve_cli(
     if !a.quiet {
         eprintln!("{}", crate::report::summary(&r.counters));
         eprintln!(
-            "fix       sessions {} accepted, {} refused, {} logons; {} snapshots, {} conflated, {} requests, {} rejected (35=Y), {} slow-consumer logouts",
+            "fix       sessions {} accepted, {} refused, {} logons ({} duplicate refused); {} snapshots, {} conflated, {} requests, {} rejected (35=Y), {} slow-consumer logouts",
             p.sessions_accepted,
             p.sessions_refused,
             p.logons,
+            p.duplicate_logons,
             p.closed_md.snapshots,
             p.closed_md.conflated,
             p.closed_md.requests,

@@ -191,6 +191,7 @@ pub fn publisher_json(p: &crate::publish::PublisherCounters) -> serde_json::Valu
         "sessions_refused": p.sessions_refused,
         "sessions_closed": p.sessions_closed,
         "logons": p.logons,
+        "duplicate_logons": p.duplicate_logons,
         "records": p.records,
         "records_changed": p.records_changed,
         "bytes_sent": p.bytes_sent,

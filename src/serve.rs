@@ -280,7 +280,7 @@ pub fn serve(
     let mut engine =
         Engine::new(&opts.engine, storage.storage()).map_err(|e| anyhow::anyhow!("engine: {e}"))?;
     let mut pstore = PublisherStorage::new(&sopts.publisher);
-    let mut publisher = Publisher::new(sopts.publisher, &mut pstore)?;
+    let mut publisher = Publisher::new(sopts.publisher.clone(), &mut pstore)?;
     let depth = usize::from(sopts.publisher.max_depth);
 
     // Units of input, lazily.

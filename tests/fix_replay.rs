@@ -248,7 +248,15 @@ fn quickfix_clients_subscribe_and_the_stream_ends_at_the_final_books() {
     let server = serve(
         &d.itch,
         port,
-        &["--wait-for-subscription", "--speed", "1x", "--linger", "3s"],
+        &[
+            "--wait-for-subscription",
+            "--speed",
+            "1x",
+            "--linger",
+            "3s",
+            "--target",
+            "CLIENT,CLIENT2",
+        ],
         &stats,
     );
     // Two clients at once: one full depth with VWAP, one top of book.
@@ -299,6 +307,8 @@ fn quickfix_clients_subscribe_and_the_stream_ends_at_the_final_books() {
                 "1",
                 "--md-req-id",
                 "top",
+                "--sender",
+                "CLIENT2",
                 "--out",
                 wb.to_str().unwrap(),
                 "--idle-timeout",
@@ -472,11 +482,13 @@ fn a_client_that_stops_reading_does_not_hold_a_max_speed_replay() {
             "1s",
             "--linger",
             "3s",
+            "--target",
+            "CLIENT,SLOW",
         ],
         &stats,
     );
     let mut request = String::from(
-        "35=V|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|262=SLOW|263=1|264=10|267=3|269=0|269=1|269=9|",
+        "35=V|34={seq}|49=SLOW|56=TICKWIRE|52={now}|262=SLOW|263=1|264=10|267=3|269=0|269=1|269=9|",
     );
     request.push_str(&format!("146={}|", d.names.len()));
     for n in d.names.values() {
@@ -490,7 +502,7 @@ fn a_client_that_stops_reading_does_not_hold_a_max_speed_replay() {
             port,
             &[
                 "--send",
-                "35=A|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|98=0|108=1|141=Y|",
+                "35=A|34={seq}|49=SLOW|56=TICKWIRE|52={now}|98=0|108=1|141=Y|",
                 "--send",
                 &request,
                 "--delay",
@@ -500,7 +512,7 @@ fn a_client_that_stops_reading_does_not_hold_a_max_speed_replay() {
                 "--stop-reading-after",
                 "2000",
                 "--keepalive",
-                "35=0|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|",
+                "35=0|34={seq}|49=SLOW|56=TICKWIRE|52={now}|",
                 "--keepalive-every",
                 "0.3",
                 "--expect-close",
@@ -558,6 +570,88 @@ fn a_client_that_stops_reading_does_not_hold_a_max_speed_replay() {
     let f = &s["fix_sessions"];
     assert_eq!(f["slow_consumer_logouts"].as_u64(), Some(1), "{f}");
     assert!(f["conflated"].as_u64().unwrap() > 0, "{f}");
+}
+
+/// One session per client CompID at a time (QuickFIX's duplicate
+/// identity rule): a second Logon as CLIENT while CLIENT is logged on is
+/// dropped unanswered; CLIENT2 logs on beside it; once the first is gone,
+/// CLIENT logs on again.
+#[test]
+fn one_session_per_client_comp_id() {
+    let _one_at_a_time = serial();
+    let dir = tmpdir("identity");
+    let d = day(&dir, 2_000, 200_000);
+    let port = free_port();
+    let stats = dir.join("stats.json");
+    let server = serve(
+        &d.itch,
+        port,
+        &[
+            "--wait-for-subscription",
+            "--linger",
+            "2s",
+            "--target",
+            "CLIENT,CLIENT2",
+        ],
+        &stats,
+    );
+    let first = std::thread::spawn(move || {
+        raw(
+            port,
+            &["--send", LOGON, "--expect-no-close", "--timeout", "3"],
+        )
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    let dup = raw(port, &["--send", LOGON, "--expect-close", "--timeout", "3"]);
+    assert!(dup.starts_with("exit Some(0)"), "{dup}");
+    assert_eq!(
+        received(&dup),
+        "",
+        "a duplicate Logon gets no answer: {dup}"
+    );
+    let other = raw(
+        port,
+        &[
+            "--send",
+            "35=A|34={seq}|49=CLIENT2|56=TICKWIRE|52={now}|98=0|108=30|141=Y|",
+            "--expect",
+            "35=A\\|.*56=CLIENT2",
+            "--timeout",
+            "3",
+        ],
+    );
+    assert!(other.starts_with("exit Some(0)"), "{other}");
+    let first = first.join().unwrap();
+    assert!(first.starts_with("exit Some(0)"), "{first}");
+    assert!(received(&first).contains("35=A"), "{first}");
+    let again = raw(
+        port,
+        &["--send", LOGON, "--expect", "35=A\\|", "--timeout", "3"],
+    );
+    assert!(again.starts_with("exit Some(0)"), "{again}");
+    // Release the held input so the replay ends.
+    let o = raw(
+        port,
+        &[
+            "--send",
+            LOGON,
+            "--send",
+            &format!(
+                "35=V|34={{seq}}|49=CLIENT|56=TICKWIRE|52={{now}}|262=R|263=0|264=1|267=1|269=0|146=1|55={}|",
+                d.names.values().next().unwrap()
+            ),
+            "--expect",
+            "35=W",
+            "--timeout",
+            "3",
+        ],
+    );
+    assert!(o.starts_with("exit Some(0)"), "{o}");
+    server.join().unwrap().unwrap();
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let f = &s["fix_sessions"];
+    assert_eq!(f["duplicate_logons"].as_u64(), Some(1), "{f}");
+    assert_eq!(f["logons"].as_u64(), Some(4), "{f}");
 }
 
 fn raw(port: u16, args: &[&str]) -> String {

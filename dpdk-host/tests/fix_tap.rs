@@ -320,7 +320,6 @@ fn raw(host: &str, args: &[&str]) -> String {
     )
 }
 
-const LOGON: &str = "35=A|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|98=0|108=30|141=Y|";
 
 /// The host (feed from net_pcap, sessions over the tap) and the replayer
 /// (loopback) on the same pcap with the same flags send every symbol the
@@ -454,13 +453,22 @@ fn sessions() {
     python();
     let dir = TempDir::new("fixtap-sess");
     let inp = input(&dir, "hd", 20_000);
-    let host = Host::start(&dir, 1, &inp.pcap, &[]);
+    // Four clients at once, each under its own CompID (one session per
+    // CompID at a time).
+    let host = Host::start(
+        &dir,
+        1,
+        &inp.pcap,
+        &["--target", "CLIENT,CLIENT2,CLIENT3,CLIENT4"],
+    );
     host.ping();
     let ip = host.ip.clone();
     let (aw, bw) = (dir.join("a.jsonl"), dir.join("b.jsonl"));
     let a = client_bg(&dir, "a", &ip, FIX_PORT, subscribe_all(&inp, &aw));
     std::thread::sleep(Duration::from_millis(300));
-    let b = client_bg(&dir, "b", &ip, FIX_PORT, subscribe_all(&inp, &bw));
+    let mut b_args = subscribe_all(&inp, &bw);
+    b_args.extend(["--sender".to_string(), "CLIENT2".to_string()]);
+    let b = client_bg(&dir, "b", &ip, FIX_PORT, b_args);
     let first = inp.names[0].clone();
     let c = client_bg(
         &dir,
@@ -480,6 +488,8 @@ fn sessions() {
             "3",
             "--timeout",
             "30",
+            "--sender",
+            "CLIENT3",
         ]
         .map(String::from)
         .to_vec(),
@@ -490,11 +500,11 @@ fn sessions() {
             &raw_ip,
             &[
                 "--send",
-                LOGON,
+                "35=A|34={seq}|49=CLIENT4|56=TICKWIRE|52={now}|98=0|108=30|141=Y|",
                 "--send",
                 "\\x00\\x01garbage=1|8=FIX.4.4|9=5|35=0|10=000|",
                 "--send",
-                "35=1|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|112=AFTER|",
+                "35=1|34={seq}|49=CLIENT4|56=TICKWIRE|52={now}|112=AFTER|",
                 "--expect",
                 "35=0\\|.*112=AFTER",
                 "--timeout",
@@ -601,12 +611,19 @@ fn slow_consumer() {
         &dir,
         2,
         &inp.pcap,
-        &["--fix-tx-buffer", "65536", "--slow-consumer-grace", "1s"],
+        &[
+            "--fix-tx-buffer",
+            "65536",
+            "--slow-consumer-grace",
+            "1s",
+            "--target",
+            "CLIENT,SLOW",
+        ],
     );
     host.ping();
     let ip = host.ip.clone();
     let mut request = String::from(
-        "35=V|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|262=SLOW|263=1|264=10|267=3|269=0|269=1|269=9|",
+        "35=V|34={seq}|49=SLOW|56=TICKWIRE|52={now}|262=SLOW|263=1|264=10|267=3|269=0|269=1|269=9|",
     );
     request.push_str(&format!("146={}|", inp.names.len()));
     for n in &inp.names {
@@ -631,7 +648,7 @@ fn slow_consumer() {
             &slow_ip,
             &[
                 "--send",
-                "35=A|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|98=0|108=1|141=Y|",
+                "35=A|34={seq}|49=SLOW|56=TICKWIRE|52={now}|98=0|108=1|141=Y|",
                 "--send",
                 &request,
                 "--delay",
@@ -641,7 +658,7 @@ fn slow_consumer() {
                 "--stop-reading-after",
                 "10000",
                 "--keepalive",
-                "35=0|34={seq}|49=CLIENT|56=TICKWIRE|52={now}|",
+                "35=0|34={seq}|49=SLOW|56=TICKWIRE|52={now}|",
                 "--keepalive-every",
                 "0.3",
                 "--expect-close",

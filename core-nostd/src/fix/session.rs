@@ -41,7 +41,7 @@ pub const MIN_OUT: usize = 1024;
 /// A connection that sends no Logon within this time is closed.
 pub const LOGON_TIMEOUT_NS: u64 = 10 * NS_PER_S;
 /// After our Logout, the peer's Logout is awaited this long.
-pub const LOGOUT_TIMEOUT_NS: u64 = 10 * NS_PER_S;
+pub const LOGOUT_TIMEOUT_NS: u64 = 2 * NS_PER_S;
 /// Longest TestReqID (112) echoed; longer ones are rejected so the answer
 /// always fits [`MIN_OUT`].
 pub const MAX_TEST_REQ_ID: usize = 128;
@@ -240,6 +240,28 @@ enum SeqFit {
     TooHigh,
 }
 
+/// Reverse routing of a reject, as QuickFIX's acceptor does: the peer's
+/// OnBehalfOf (115, 116, 144) becomes our DeliverTo (128, 129, 145) and its
+/// DeliverTo our OnBehalfOf; pairs in the order they are written
+/// (ascending, after 56).
+const REVERSE_ROUTE: [(u32, u32); 6] = [
+    (115, 128),
+    (116, 129),
+    (128, 115),
+    (129, 116),
+    (144, 145),
+    (145, 144),
+];
+
+fn reverse_route(h: &mut Body<'_, '_>, msg: &Message<'_>) -> Result<(), FixError> {
+    for (ours, theirs) in REVERSE_ROUTE {
+        if let Some(v) = msg.get(theirs).filter(|v| !v.is_empty()) {
+            h.bytes(ours, clip(v))?;
+        }
+    }
+    Ok(())
+}
+
 fn clip(v: &[u8]) -> &[u8] {
     v.get(..MAX_ECHO).unwrap_or(v)
 }
@@ -262,6 +284,21 @@ impl Session {
         }
     }
 
+    /// Before the Logon, which peer this session serves: an acceptor that
+    /// admits several client CompIDs picks it from the Logon's
+    /// SenderCompID. Ignored once a Logon has been handled.
+    pub fn set_target(&mut self, target: CompId) {
+        if self.state == SessionState::AwaitingLogon {
+            self.config.target = target;
+            self.writer = MessageWriter::new(self.config.sender, target, self.config.precision);
+        }
+    }
+
+    /// The peer's CompID (49 of what we receive).
+    pub fn target(&self) -> CompId {
+        self.config.target
+    }
+
     /// Handles at most one message from the front of `input`.
     ///
     /// Once the session is closed, all input is consumed and ignored and the
@@ -276,6 +313,15 @@ impl Session {
         }
         let n = match frame(input) {
             Framing::Complete(n) => n,
+            // Before logon, garbled bytes are not a Logon: close, unanswered
+            // (QuickFIX drops a connection whose Logon does not parse).
+            Framing::Garbled(_) if self.state == SessionState::AwaitingLogon => {
+                return Step {
+                    consumed: input.len(),
+                    written: 0,
+                    event: self.close(CloseReason::LogonRefused),
+                };
+            }
             // Garbled bytes are dropped: no answer, no sequence number used.
             Framing::Garbled(n) => return Self::nothing(n.min(input.len())),
             Framing::Incomplete => return Self::nothing(0),
@@ -406,18 +452,25 @@ impl Session {
         }
         let seq = msg.seq_num();
         let typ = clip(msg.msg_type());
-        let n = self.writer.write(now_ns, b"j", out, |b| {
-            if let Some(s) = seq {
-                b.uint(45, s)?;
-            }
-            if !text.is_empty() {
-                b.bytes(58, text)?;
-            }
-            if !typ.is_empty() {
-                b.bytes(372, typ)?;
-            }
-            b.uint(380, u64::from(reason))
-        })?;
+        let n = self.writer.write_with(
+            now_ns,
+            b"j",
+            out,
+            false,
+            |h| reverse_route(h, msg),
+            |b| {
+                if let Some(s) = seq {
+                    b.uint(45, s)?;
+                }
+                if !text.is_empty() {
+                    b.bytes(58, text)?;
+                }
+                if !typ.is_empty() {
+                    b.bytes(372, typ)?;
+                }
+                b.uint(380, u64::from(reason))
+            },
+        )?;
         self.last_sent_ns = now_ns;
         Ok(n)
     }
@@ -511,23 +564,30 @@ impl Session {
         // RefSeqNum is required: 0 when the message had none.
         let seq = msg.seq_num().unwrap_or(0);
         let typ = clip(msg.msg_type());
-        self.writer.write(now_ns, b"3", out, |b| {
-            b.uint(45, seq)?;
-            if !text.is_empty() {
-                b.bytes(58, text)?;
-            }
-            match tag {
-                TagRef::None => {}
-                TagRef::Num(t) => b.uint(371, u64::from(t))?,
-                // An empty tag ("=x") has no text to refer to.
-                TagRef::Text([]) => {}
-                TagRef::Text(t) => b.bytes(371, clip(t))?,
-            }
-            if !typ.is_empty() {
-                b.bytes(372, typ)?;
-            }
-            b.uint(373, u64::from(reason))
-        })
+        self.writer.write_with(
+            now_ns,
+            b"3",
+            out,
+            false,
+            |h| reverse_route(h, msg),
+            |b| {
+                b.uint(45, seq)?;
+                if !text.is_empty() {
+                    b.bytes(58, text)?;
+                }
+                match tag {
+                    TagRef::None => {}
+                    TagRef::Num(t) => b.uint(371, u64::from(t))?,
+                    // An empty tag ("=x") has no text to refer to.
+                    TagRef::Text([]) => {}
+                    TagRef::Text(t) => b.bytes(371, clip(t))?,
+                }
+                if !typ.is_empty() {
+                    b.bytes(372, typ)?;
+                }
+                b.uint(373, u64::from(reason))
+            },
+        )
     }
 
     /// A session Reject of `msg` after what `sink` holds.

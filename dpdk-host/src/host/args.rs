@@ -87,7 +87,9 @@ pub struct HostArgs {
     /// FIX SenderCompID (49).
     #[arg(long, default_value = "TICKWIRE")]
     pub sender: String,
-    /// FIX TargetCompID (56).
+    /// FIX TargetCompID (56). With --fix-listen, a comma-separated list of
+    /// the client CompIDs that may log on (their 49), each in one session
+    /// at a time; the first is the 56 of the UDP datagrams.
     #[arg(long, default_value = "CLIENT")]
     pub target: String,
     /// SendingTime (52) precision: ms, us or ns.

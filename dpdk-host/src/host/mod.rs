@@ -153,10 +153,11 @@ pub fn run_with_hook(argv: &[String], hook: &mut ControlHook<'_>) -> Result<()> 
         .map_err(|e| anyhow!("engine configuration: {e}"))?;
     FixSession::new(
         args.sender.as_bytes(),
-        args.target.as_bytes(),
+        tickwire::publish::first_client(&args.target).as_bytes(),
         args.time_precision,
     )
     .map_err(|e| anyhow!("--sender/--target: {e}"))?;
+    tickwire::publish::parse_clients(&args.target)?;
     if args.rx_queues == 0 {
         bail!("--rx-queues must be at least 1");
     }
@@ -489,15 +490,16 @@ fn run_with_eal(
     let mut nats_tx = nats.as_mut().map(|(tx, _)| tx);
     let mut host_publisher = match control.and_then(|c| c.fix_listen.as_ref()) {
         Some(listen) if serve_fix => {
+            let clients = tickwire::publish::parse_clients(&args.target)?;
             let pcfg = PublisherConfig {
                 session: SessionConfig {
                     sender: CompId::new(args.sender.as_bytes())
                         .map_err(|e| anyhow!("--sender: {e}"))?,
-                    target: CompId::new(args.target.as_bytes())
-                        .map_err(|e| anyhow!("--target: {e}"))?,
+                    target: clients[0],
                     precision: args.time_precision,
                     max_skew_ns: 120_000_000_000,
                 },
+                clients,
                 max_sessions: listen.max_sessions,
                 requests_per_session: usize::from(args.fix_max_requests),
                 max_depth: args.max_depth,
@@ -567,7 +569,7 @@ fn run_with_eal(
         let txq = tx_port.tx_queue(q16).context("TX queue")?;
         let session = FixSession::new(
             args.sender.as_bytes(),
-            args.target.as_bytes(),
+            tickwire::publish::first_client(&args.target).as_bytes(),
             args.time_precision,
         )
         .map_err(|e| anyhow!("{e}"))?;

@@ -21,7 +21,7 @@ use crate::engine::BookRecord;
 use super::parse::Message;
 use super::session::{Session, SessionState, Step};
 use super::writer::Body;
-use super::FixError;
+use super::{CompId, FixError};
 use request::{parse_request, Request, RequestError};
 
 /// MDEntryType 0 (bid) wanted.
@@ -173,6 +173,12 @@ impl<'s> MdSession<'s> {
             blocked_since: None,
             must_close: false,
         }
+    }
+
+    /// Before the Logon, which client CompID this session serves (see
+    /// [`Session::set_target`]).
+    pub fn set_client(&mut self, client: CompId) {
+        self.session.set_target(client);
     }
 
     /// Gives back the session and the subscription slots (for reuse by the
@@ -363,7 +369,8 @@ impl<'s> MdSession<'s> {
                 now_ns,
                 msg,
                 3,
-                b"unsupported message type: this acceptor serves MarketDataRequest (V) only",
+                // QuickFIX's text (case 2r); 380=3 says the rest.
+                b"Unsupported Message Type",
                 out,
             );
         }

@@ -452,7 +452,8 @@ impl Session {
             new < self.next_in
         };
         if bad {
-            self.emit_reject(now_ns, sink, msg, TagRef::Num(36), R_VALUE_INCORRECT);
+            // No RefTagID: QuickFIX's answer (case 11c) names only the type.
+            self.emit_reject(now_ns, sink, msg, TagRef::None, R_VALUE_INCORRECT);
             return Event::None;
         }
         if gap_fill {

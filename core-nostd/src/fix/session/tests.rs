@@ -9,12 +9,12 @@
 //! |---|---|---|
 //! | 1a_ValidLogonWithCorrectMsgSeqNum | `logon_is_answered` | Logon answered with 98=0, the client's 108, 34=1 |
 //! | 1a_ValidLogonMsgSeqNumTooHigh | `logon_seq_too_high_answers_then_asks_resend` | Logon answer, then 35=2 7=1 16=0 |
-//! | 1b_DuplicateIdentity, AlreadyLoggedOn | `second_logon_without_reset_is_refused` | DIFFERS: one `Session` is one connection; refusing a second connection of the same CompIDs is the server's job. A second Logon on one connection: Logout + close |
+//! | 1b_DuplicateIdentity, AlreadyLoggedOn | `second_logon_without_reset_is_refused`; the server: tests/fix_replay.rs `one_session_per_client_comp_id` | A second Logon on one connection: Logout + close. A Logon from a CompID logged on over another connection: closed unanswered by the publisher (`src/publish.rs`), which picks each connection's client from `--target`'s list |
 //! | 1c_InvalidSenderCompID / TargetCompID | `logon_with_wrong_comp_ids_closes_silently` | close, no answer |
 //! | 1d_InvalidLogonBadSendingTime | `logon_with_bad_sending_time_closes_silently` | close, no answer |
 //! | (14b on a Logon: SendingTime missing) | `logon_without_sending_time_closes_silently` | close, no answer (QuickFIX cannot send a Reject before logon and disconnects) |
 //! | 1d_InvalidLogonWrongBeginString | `logon_with_wrong_begin_string_closes_silently` | close, no answer |
-//! | 1d_InvalidLogonLengthInvalid | `garbled_logon_is_ignored_then_logon_timeout` | DIFFERS: a bad BodyLength is garbled and ignored (as on a live session); the logon timeout then closes |
+//! | 1d_InvalidLogonLengthInvalid | `garbled_logon_closes_at_once` | close, no answer (garbled bytes are ignored only once logged on) |
 //! | 1e_NotLogonMessage | `first_message_not_logon_closes` | close, no answer |
 //! | 2a_MsgSeqNumCorrect, 4b_ReceivedTestRequest | `test_request_is_answered` | Heartbeat echoing 112 |
 //! | 2b_MsgSeqNumTooHigh | `seq_too_high_is_processed_and_resend_asked_once` | one 35=2 for the gap; gap messages accepted. DIFFERS: the high message is processed at once (QuickFIX queues it) |
@@ -39,7 +39,7 @@
 //! | 10_MsgSeqNumGreater | `gap_fill_too_high_asks_resend` | 35=2 7=2. DIFFERS: processed at once (no queue) |
 //! | 10_MsgSeqNumLess | `gap_fill_below_expected` | PossDup: ignored; without: too-low Logout |
 //! | 11a/11b_NewSeqNoGreater/Equal | `sequence_reset_reset_mode` | expected = NewSeqNo, whatever 34 |
-//! | 11c_NewSeqNoLess | `sequence_reset_reset_mode` | Reject 45=0 372=4 373=5 (we also send 371=36) |
+//! | 11c_NewSeqNoLess | `sequence_reset_reset_mode` | Reject 45=0 58 372=4 373=5, no 371 (as QuickFIX) |
 //! | 13b_UnsolicitedLogoutMessage | `peer_logout_is_answered_and_closes` | Logout answer, close |
 //! | 14a_BadField | `undefined_tags_are_rejected` | Reject 373=0 371=tag (999, 0, -1, 5000); counted |
 //! | 14b_RequiredFieldMissing | `missing_header_tag_is_rejected`, `missing_sending_time_is_rejected_and_counted` | Reject 371=56 (or 49, 52) 373=1; counted, no Logout. The D half needs an application message we do not parse |
@@ -298,7 +298,7 @@ fn logon_with_wrong_begin_string_closes_silently() {
 }
 
 #[test]
-fn garbled_logon_is_ignored_then_logon_timeout() {
+fn garbled_logon_closes_at_once() {
     let mut h = H::new();
     let m = std::format!(
         "8=FIX.4.4|9=40|35=A|34=1|49=TW|52={}|56=ISLD|98=0|108=30|10=000|",
@@ -307,10 +307,40 @@ fn garbled_logon_is_ignored_then_logon_timeout() {
     .replace('|', "\x01");
     let mut out = [0u8; MIN_OUT];
     let st = h.s.on_input(h.now, m.as_bytes(), &mut out);
-    assert!(st.consumed > 0 && st.written == 0 && matches!(st.event, Event::None));
+    assert_eq!((st.consumed, st.written), (m.len(), 0));
+    assert!(matches!(st.event, Event::Closed(CloseReason::LogonRefused)));
+    assert_eq!(h.s.state(), SessionState::Closed);
+    // Bytes that are not FIX at all, likewise.
+    let mut h = H::new();
+    let st = h.s.on_input(h.now, b"GET / HTTP/1.1\r\n\r\n", &mut out);
+    assert_eq!(st.written, 0);
+    assert_eq!(h.s.state(), SessionState::Closed);
+    // An incomplete Logon is waited for.
+    let mut h = H::new();
+    let st = h.s.on_input(h.now, &m.as_bytes()[..20], &mut out);
+    assert_eq!((st.consumed, st.written), (0, 0));
     assert_eq!(h.s.state(), SessionState::AwaitingLogon);
-    assert_eq!(h.poll(LOGON_TIMEOUT_NS - 1).1, Ev::None);
-    assert_eq!(h.poll(1).1, Ev::Closed(CloseReason::LogonTimeout));
+}
+
+#[test]
+fn rejects_are_reverse_routed() {
+    let mut h = H::logged_on(30);
+    // 115/128 on the way in: 128/115 on the way out; empty ones are not
+    // copied (the empty 116 is itself what gets rejected).
+    let (sent, _) = h.send("0", 2, "115=JCD|116=|");
+    assert_eq!(types(&sent), ["3"]);
+    let r = &sent[0];
+    assert!(
+        r.has(128, "JCD") && r.get(129).is_none() && r.get(115).is_none(),
+        "{r:?}"
+    );
+    assert!(r.has(371, "116") && r.has(373, "4"), "{r:?}");
+    let (sent, _) = h.send("0", 3, "128=X|145=Y|144=|55=Z|");
+    let r = &sent[0];
+    assert!(
+        r.has(115, "X") && r.has(144, "Y") && r.get(145).is_none(),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -739,7 +769,7 @@ fn gap_fill_at_expected_moves_expected() {
     assert_eq!((types(&sent), sent[0].seq()), (vec!["0".into()], 2));
     // NewSeqNo not above its own MsgSeqNum: rejected.
     let (sent, _) = h.send("4", 21, "36=21|123=Y|");
-    assert!(sent[0].has(35, "3") && sent[0].has(373, "5") && sent[0].has(371, "36"));
+    assert!(sent[0].has(35, "3") && sent[0].has(373, "5") && sent[0].get(371).is_none());
 }
 
 #[test]
@@ -784,7 +814,7 @@ fn sequence_reset_reset_mode() {
     let (sent, _) = h.send("4", 0, "36=1|");
     assert_eq!(types(&sent), ["3"]);
     let r = &sent[0];
-    assert!(r.has(45, "0") && r.has(372, "4") && r.has(373, "5") && r.has(371, "36"));
+    assert!(r.has(45, "0") && r.has(372, "4") && r.has(373, "5") && r.get(371).is_none());
     assert!(r.has(58, "Value is incorrect (out of range) for this tag"));
     assert_eq!(h.s.next_in_seq(), 50);
     // A reset also forgets an open gap.
