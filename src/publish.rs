@@ -479,6 +479,8 @@ fn add_md(total: &mut MdCounters, c: &MdCounters) {
     total.requests += c.requests;
     total.request_rejects += c.request_rejects;
     total.session_rejects += c.session_rejects;
+    total.rejects_received += c.rejects_received;
+    total.garbled += c.garbled;
     total.business_rejects += c.business_rejects;
     total.snapshots += c.snapshots;
     total.conflated += c.conflated;

@@ -199,6 +199,8 @@ pub fn publisher_json(p: &crate::publish::PublisherCounters) -> serde_json::Valu
         "requests": m.requests,
         "request_rejects": m.request_rejects,
         "session_rejects": m.session_rejects,
+        "rejects_received": m.rejects_received,
+        "garbled": m.garbled,
         "business_rejects": m.business_rejects,
         "snapshots": m.snapshots,
         "conflated": m.conflated,

@@ -320,7 +320,6 @@ fn raw(host: &str, args: &[&str]) -> String {
     )
 }
 
-
 /// The host (feed from net_pcap, sessions over the tap) and the replayer
 /// (loopback) on the same pcap with the same flags send every symbol the
 /// same sequence of snapshots.

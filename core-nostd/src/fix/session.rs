@@ -181,6 +181,19 @@ pub enum Event<'a> {
     Closed(CloseReason),
 }
 
+/// What a session counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SessionCounters {
+    /// Session Rejects (35=3) we sent, for any reason.
+    pub rejects_sent: u64,
+    /// Session Rejects (35=3) the peer sent us.
+    pub rejects_received: u64,
+    /// Garbled messages dropped once logged on (bad BodyLength or
+    /// CheckSum, 8/9/35 out of order, not FIX), each a run of bytes skipped.
+    pub garbled: u64,
+}
+
 /// The outcome of [`Session::on_input`] or [`Session::poll`].
 #[derive(Debug, Clone, Copy)]
 pub struct Step<'a> {
@@ -213,6 +226,7 @@ pub struct Session {
     timer_ns: u64,
     /// Reported when the session closes (set when our Logout goes out).
     close_reason: CloseReason,
+    counters: SessionCounters,
 }
 
 /// The caller's output buffer and how much of it is written.
@@ -256,7 +270,8 @@ const REVERSE_ROUTE: [(u32, u32); 6] = [
 fn reverse_route(h: &mut Body<'_, '_>, msg: &Message<'_>) -> Result<(), FixError> {
     for (ours, theirs) in REVERSE_ROUTE {
         if let Some(v) = msg.get(theirs).filter(|v| !v.is_empty()) {
-            h.bytes(ours, clip(v))?;
+            // Routing IDs are CompIDs: up to 32 bytes, not the echo clip.
+            h.bytes(ours, v.get(..super::MAX_COMP_ID).unwrap_or(v))?;
         }
     }
     Ok(())
@@ -281,6 +296,7 @@ impl Session {
             test_request_ns: None,
             timer_ns: now_ns,
             close_reason: CloseReason::Logout,
+            counters: SessionCounters::default(),
         }
     }
 
@@ -292,6 +308,11 @@ impl Session {
             self.config.target = target;
             self.writer = MessageWriter::new(self.config.sender, target, self.config.precision);
         }
+    }
+
+    /// What this session counted.
+    pub fn counters(&self) -> &SessionCounters {
+        &self.counters
     }
 
     /// The peer's CompID (49 of what we receive).
@@ -323,7 +344,10 @@ impl Session {
                 };
             }
             // Garbled bytes are dropped: no answer, no sequence number used.
-            Framing::Garbled(n) => return Self::nothing(n.min(input.len())),
+            Framing::Garbled(n) => {
+                self.counters.garbled += 1;
+                return Self::nothing(n.min(input.len()));
+            }
             Framing::Incomplete => return Self::nothing(0),
         };
         let Some(bytes) = input.get(..n) else {
@@ -564,7 +588,7 @@ impl Session {
         // RefSeqNum is required: 0 when the message had none.
         let seq = msg.seq_num().unwrap_or(0);
         let typ = clip(msg.msg_type());
-        self.writer.write_with(
+        let n = self.writer.write_with(
             now_ns,
             b"3",
             out,
@@ -587,7 +611,9 @@ impl Session {
                 }
                 b.uint(373, u64::from(reason))
             },
-        )
+        )?;
+        self.counters.rejects_sent += 1;
+        Ok(n)
     }
 
     /// A session Reject of `msg` after what `sink` holds.

@@ -127,8 +127,13 @@ pub struct MdCounters {
     pub requests: u64,
     /// MarketDataRequestRejects (35=Y) sent.
     pub request_rejects: u64,
-    /// Session Rejects (35=3) sent for bad requests.
+    /// Session Rejects (35=3) sent, for any reason (bad requests and the
+    /// session's own checks).
     pub session_rejects: u64,
+    /// Session Rejects (35=3) received from the client.
+    pub rejects_received: u64,
+    /// Garbled messages dropped once logged on.
+    pub garbled: u64,
     /// BusinessMessageRejects (35=j) sent.
     pub business_rejects: u64,
     /// Snapshots (35=W) sent.
@@ -225,6 +230,10 @@ impl<'s> MdSession<'s> {
                 step.written += n;
             }
         }
+        let c = self.session.counters();
+        self.counters.session_rejects = c.rejects_sent;
+        self.counters.rejects_received = c.rejects_received;
+        self.counters.garbled = c.garbled;
         step
     }
 
@@ -376,7 +385,7 @@ impl<'s> MdSession<'s> {
         }
         match parse_request(msg, self.max_depth) {
             Err(RequestError::Session { tag, reason, text }) => {
-                self.counters.session_rejects += 1;
+                // Counted by the session (synced in `on_input`).
                 self.session.reject(now_ns, msg, tag, reason, text, out)
             }
             Err(RequestError::Md { id, reason, text }) => {

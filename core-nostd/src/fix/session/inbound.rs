@@ -125,7 +125,11 @@ impl Session {
         }
 
         match typ {
-            b"0" | b"3" => Event::None,
+            b"0" => Event::None,
+            b"3" => {
+                self.counters.rejects_received += 1;
+                Event::None
+            }
             b"1" => {
                 let id = msg.get(112).unwrap_or(&[]);
                 self.emit(now_ns, sink, b"0", |b| b.bytes(112, id));

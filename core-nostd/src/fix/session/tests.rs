@@ -59,7 +59,8 @@
 //! (`bad_fields_on_a_logon`).
 //!
 //! Not covered (need application messages or a message store): 14e, 19a/b,
-//! RejectResentMessage, ReverseRoute*.
+//! RejectResentMessage, ReverseRoute (its 40=w check is on 35=D). Reverse
+//! routing itself: `rejects_are_reverse_routed` (ReverseRouteWithEmptyRoutingTags).
 
 mod model;
 
@@ -341,6 +342,10 @@ fn rejects_are_reverse_routed() {
         r.has(115, "X") && r.has(144, "Y") && r.get(145).is_none(),
         "{r:?}"
     );
+    // A 32-byte routing CompID comes back whole.
+    let long = "R".repeat(32);
+    let (sent, _) = h.send("0", 4, &std::format!("115={long}|55=Z|"));
+    assert!(sent[0].has(128, &long), "{:?}", sent[0]);
 }
 
 #[test]
@@ -503,7 +508,8 @@ fn garbled_messages_are_ignored() {
     let l = bad_sum.len();
     bad_sum[l - 3] ^= 1;
     assert!(h.input(&bad_sum).0.is_empty());
-    assert_eq!(h.s.next_in_seq(), 2, "nothing counted");
+    assert_eq!(h.s.next_in_seq(), 2, "no sequence number used");
+    assert!(h.s.counters().garbled >= 2, "{:?}", h.s.counters());
     // A too-long BodyLength does not swallow the good message after it.
     let good = h.msg("1", 2, "112=X|");
     let mut long = h.msg("0", 2, "");
@@ -727,8 +733,14 @@ fn received_reject_is_counted() {
     let mut h = H::logged_on(30);
     let (sent, _) = h.send("3", 2, "45=1|");
     assert!(sent.is_empty());
-    let (sent, _) = h.send("5", 3, "");
-    assert_eq!(sent[0].seq(), 2);
+    assert_eq!(h.s.counters().rejects_received, 1);
+    assert_eq!(h.s.counters().rejects_sent, 0);
+    // One we send is counted too.
+    let (sent, _) = h.send("0", 3, "55=X|");
+    assert_eq!(types(&sent), ["3"]);
+    assert_eq!(h.s.counters().rejects_sent, 1);
+    let (sent, _) = h.send("5", 4, "");
+    assert_eq!(sent[0].seq(), 3);
 }
 
 #[test]
