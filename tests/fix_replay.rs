@@ -340,23 +340,12 @@ fn quickfix_clients_subscribe_and_the_stream_ends_at_the_final_books() {
             assert!(bids <= depth, "{tag}: {w}");
             last.insert(w["symbol"].as_str().unwrap().to_string(), w);
         }
-        assert_eq!(last.len(), d.names.len(), "{tag}: every symbol answered");
         assert!(
             ws.len() > 3 * d.names.len(),
             "{tag}: updates flowed ({} W)",
             ws.len()
         );
-        for (locate, name) in &d.names {
-            let want = books
-                .get(locate)
-                .cloned()
-                .unwrap_or(("-x-".into(), "-x-".into()));
-            assert_eq!(
-                top(last[name]),
-                want,
-                "{tag}: final book of {name} (locate {locate})"
-            );
-        }
+        assert_final_books(tag, &last, &d, &books);
     }
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
     let f = &s["fix_sessions"];
@@ -554,18 +543,12 @@ fn a_client_that_stops_reading_does_not_hold_a_max_speed_replay() {
     server.join().unwrap().unwrap();
 
     let books = final_books(&d.itch, &dir);
-    let mut last: BTreeMap<String, Value> = BTreeMap::new();
-    for w in read_w(&w_out) {
-        last.insert(w["symbol"].as_str().unwrap().to_string(), w);
-    }
-    assert_eq!(last.len(), d.names.len(), "every symbol answered");
-    for (locate, name) in &d.names {
-        let want = books
-            .get(locate)
-            .cloned()
-            .unwrap_or(("-x-".into(), "-x-".into()));
-        assert_eq!(top(&last[name]), want, "final book of {name}");
-    }
+    let ws = read_w(&w_out);
+    let last: BTreeMap<String, &Value> = ws
+        .iter()
+        .map(|w| (w["symbol"].as_str().unwrap().to_string(), w))
+        .collect();
+    assert_final_books("normal", &last, &d, &books);
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
     let f = &s["fix_sessions"];
     assert_eq!(f["slow_consumer_logouts"].as_u64(), Some(1), "{f}");
@@ -652,6 +635,27 @@ fn one_session_per_client_comp_id() {
     let f = &s["fix_sessions"];
     assert_eq!(f["duplicate_logons"].as_u64(), Some(1), "{f}");
     assert_eq!(f["logons"].as_u64(), Some(4), "{f}");
+}
+
+/// Every symbol's last 35=W shows its final book.
+fn assert_final_books(
+    tag: &str,
+    last: &BTreeMap<String, &Value>,
+    d: &Day,
+    books: &BTreeMap<u16, (String, String)>,
+) {
+    assert_eq!(last.len(), d.names.len(), "{tag}: every symbol answered");
+    for (locate, name) in &d.names {
+        let want = books
+            .get(locate)
+            .cloned()
+            .unwrap_or(("-x-".into(), "-x-".into()));
+        assert_eq!(
+            top(last[name]),
+            want,
+            "{tag}: final book of {name} (locate {locate})"
+        );
+    }
 }
 
 fn raw(port: u16, args: &[&str]) -> String {
