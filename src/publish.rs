@@ -39,10 +39,13 @@ pub struct PublisherConfig {
     /// Session settings shared by every connection (`session.target` is
     /// the first of `clients`).
     pub session: SessionConfig,
-    /// The client CompIDs that may log on (their SenderCompID, our 56),
-    /// each in one session at a time: a Logon from a CompID that is logged
-    /// on already is refused (closed unanswered, as QuickFIX does).
+    /// The client CompIDs that may log on (their SenderCompID, our 56).
     pub clients: Vec<CompId>,
+    /// Each client CompID in one session at a time: a Logon from a CompID
+    /// logged on already over another connection is refused (closed
+    /// unanswered, as QuickFIX does). Off: connections are sessions, and
+    /// several may share CompIDs.
+    pub one_session_per_client: bool,
     /// Most concurrent connections; more are closed at once and counted.
     pub max_sessions: usize,
     /// Open MarketDataRequests per session.
@@ -329,12 +332,13 @@ impl<'s, C: Copy + Eq + Debug> Publisher<'s, C> {
                 // One session per client CompID: a second Logon while the
                 // first is logged on is dropped unanswered (QuickFIX's
                 // duplicate identity rule).
-                let taken = conns.iter().enumerate().any(|(j, c)| {
-                    j != i
-                        && c.client == Some(client)
-                        && c.logged_on
-                        && c.md.session().state() != SessionState::Closed
-                });
+                let taken = config.one_session_per_client
+                    && conns.iter().enumerate().any(|(j, c)| {
+                        j != i
+                            && c.client == Some(client)
+                            && c.logged_on
+                            && c.md.session().state() != SessionState::Closed
+                    });
                 if taken {
                     counters.duplicate_logons += 1;
                     return false;

@@ -133,6 +133,13 @@ struct ReplayArgs {
     /// Most concurrent FIX sessions (connections).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..), help_heading = "FIX sessions")]
     fix_max_sessions: u16,
+    /// One session per client CompID, as a FIX engine keys sessions: a
+    /// Logon from a CompID logged on over another connection is closed
+    /// unanswered (counted duplicate_logons). Without it, several
+    /// connections may log on with the same CompIDs (--fix-max-sessions
+    /// counts connections).
+    #[arg(long, help_heading = "FIX sessions")]
+    one_session_per_client: bool,
     /// Open MarketDataRequests per session.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = "FIX sessions")]
     fix_max_requests: u16,
@@ -406,6 +413,7 @@ fn serve_cli(
             max_skew_ns: 120_000_000_000,
         },
         clients,
+        one_session_per_client: a.one_session_per_client,
         max_sessions: usize::from(a.fix_max_sessions),
         requests_per_session: usize::from(a.fix_max_requests),
         max_depth: a.max_depth,

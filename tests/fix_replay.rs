@@ -555,10 +555,11 @@ fn a_client_that_stops_reading_does_not_hold_a_max_speed_replay() {
     assert!(f["conflated"].as_u64().unwrap() > 0, "{f}");
 }
 
-/// One session per client CompID at a time (QuickFIX's duplicate
-/// identity rule): a second Logon as CLIENT while CLIENT is logged on is
-/// dropped unanswered; CLIENT2 logs on beside it; once the first is gone,
-/// CLIENT logs on again.
+/// With --one-session-per-client, one session per client CompID at a time
+/// (QuickFIX's duplicate identity rule): a second Logon as CLIENT while
+/// CLIENT is logged on is dropped unanswered; CLIENT2 logs on beside it;
+/// once the first is gone, CLIENT logs on again. Without it (the default),
+/// connections are sessions and two may share CompIDs.
 #[test]
 fn one_session_per_client_comp_id() {
     let _one_at_a_time = serial();
@@ -575,6 +576,7 @@ fn one_session_per_client_comp_id() {
             "2s",
             "--target",
             "CLIENT,CLIENT2",
+            "--one-session-per-client",
         ],
         &stats,
     );
@@ -635,6 +637,54 @@ fn one_session_per_client_comp_id() {
     let f = &s["fix_sessions"];
     assert_eq!(f["duplicate_logons"].as_u64(), Some(1), "{f}");
     assert_eq!(f["logons"].as_u64(), Some(4), "{f}");
+
+    // The default: two connections logged on as CLIENT at once.
+    let port = free_port();
+    let server = serve(
+        &d.itch,
+        port,
+        &["--wait-for-subscription", "--linger", "1s"],
+        &stats,
+    );
+    let first = std::thread::spawn(move || {
+        raw(
+            port,
+            &["--send", LOGON, "--expect-no-close", "--timeout", "2"],
+        )
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let second = raw(
+        port,
+        &["--send", LOGON, "--expect", "35=A\\|", "--timeout", "2"],
+    );
+    assert!(second.starts_with("exit Some(0)"), "{second}");
+    let first = first.join().unwrap();
+    assert!(received(&first).contains("35=A"), "{first}");
+    let o = raw(
+        port,
+        &[
+            "--send",
+            LOGON,
+            "--send",
+            &format!(
+                "35=V|34={{seq}}|49=CLIENT|56=TICKWIRE|52={{now}}|262=R|263=0|264=1|267=1|269=0|146=1|55={}|",
+                d.names.values().next().unwrap()
+            ),
+            "--expect",
+            "35=W",
+            "--timeout",
+            "3",
+        ],
+    );
+    assert!(o.starts_with("exit Some(0)"), "{o}");
+    server.join().unwrap().unwrap();
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let f = &s["fix_sessions"];
+    assert_eq!(
+        (f["duplicate_logons"].as_u64(), f["logons"].as_u64()),
+        (Some(0), Some(3)),
+        "{f}"
+    );
 }
 
 /// Every symbol's last 35=W shows its final book.

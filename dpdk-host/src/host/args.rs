@@ -142,6 +142,13 @@ pub struct HostArgs {
     /// Most concurrent FIX sessions (1 to 4096).
     #[arg(long, value_name = "N", default_value_t = settings::DEFAULT_MAX_SESSIONS, help_heading = "Control plane")]
     pub fix_max_sessions: usize,
+    /// One session per client CompID, as a FIX engine keys sessions: a
+    /// Logon from a CompID logged on over another connection is closed
+    /// unanswered (counted duplicate_logons). Without it, several
+    /// connections may log on with the same CompIDs (--fix-max-sessions
+    /// counts connections).
+    #[arg(long, help_heading = "FIX sessions")]
+    pub one_session_per_client: bool,
     /// TCP send buffer per FIX session, bytes.
     #[arg(long, value_name = "BYTES", default_value_t = settings::DEFAULT_TCP_TX_BUFFER, help_heading = "Control plane")]
     pub fix_tx_buffer: usize,

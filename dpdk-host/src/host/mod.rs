@@ -500,6 +500,7 @@ fn run_with_eal(
                     max_skew_ns: 120_000_000_000,
                 },
                 clients,
+                one_session_per_client: args.one_session_per_client,
                 max_sessions: listen.max_sessions,
                 requests_per_session: usize::from(args.fix_max_requests),
                 max_depth: args.max_depth,

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | 1a_ValidLogonWithCorrectMsgSeqNum | `logon_is_answered` | Logon answered with 98=0, the client's 108, 34=1 |
 //! | 1a_ValidLogonMsgSeqNumTooHigh | `logon_seq_too_high_answers_then_asks_resend` | Logon answer, then 35=2 7=1 16=0 |
-//! | 1b_DuplicateIdentity, AlreadyLoggedOn | `second_logon_without_reset_is_refused`; the server: tests/fix_replay.rs `one_session_per_client_comp_id` | A second Logon on one connection: Logout + close. A Logon from a CompID logged on over another connection: closed unanswered by the publisher (`src/publish.rs`), which picks each connection's client from `--target`'s list |
+//! | 1b_DuplicateIdentity, AlreadyLoggedOn | `second_logon_without_reset_is_refused`; the server: tests/fix_replay.rs `one_session_per_client_comp_id` | A second Logon on one connection: Logout + close. With `--one-session-per-client`, a Logon from a CompID logged on over another connection: closed unanswered by the publisher (`src/publish.rs`), which picks each connection's client from `--target`'s list. DIFFERS by default: connections are sessions (the issue's `--fix-max-sessions` counts them) |
 //! | 1c_InvalidSenderCompID / TargetCompID | `logon_with_wrong_comp_ids_closes_silently` | close, no answer |
 //! | 1d_InvalidLogonBadSendingTime | `logon_with_bad_sending_time_closes_silently` | close, no answer |
 //! | (14b on a Logon: SendingTime missing) | `logon_without_sending_time_closes_silently` | close, no answer (QuickFIX cannot send a Reject before logon and disconnects) |
