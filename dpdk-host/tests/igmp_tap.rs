@@ -364,8 +364,7 @@ fn tap_rerequest_datagram_reaches_the_server() {
     configure_kernel_side(&iface, &format!("10.78.{net}.1/24"));
 
     let mut buf = [0u8; 64];
-    let (n, from) = server
-        .recv_from(&mut buf)
+    let (n, from) = recv_from_retrying(&server, &mut buf)
         .unwrap_or_else(|e| panic!("no re-request arrived: {e}\n{}", host.lines().join("\n")));
     let mut want = Vec::new();
     want.extend_from_slice(b"SESSION001");
@@ -381,7 +380,10 @@ fn tap_rerequest_datagram_reaches_the_server() {
     server
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
-    assert!(server.recv_from(&mut buf).is_err(), "a second datagram");
+    assert!(
+        recv_from_retrying(&server, &mut buf).is_err(),
+        "a second datagram"
+    );
 
     let v: Value = read_json(&stats);
     let c = &v["control"];
@@ -396,4 +398,18 @@ fn tap_rerequest_datagram_reaches_the_server() {
     assert_eq!(u(r, "socket_full"), 0, "{r:#}");
     assert_eq!(u(c, "tx_udp"), 1, "{c:#}");
     assert!(text.contains("rerequest 3 taken, 1 sent"), "{text}");
+}
+
+/// `recv_from`, again after a signal interrupted it (seen once in CI:
+/// EINTR while waiting for the re-request); a timeout still ends it.
+fn recv_from_retrying(
+    socket: &std::net::UdpSocket,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, std::net::SocketAddr)> {
+    loop {
+        match socket.recv_from(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
 }
