@@ -615,26 +615,7 @@ fn one_session_per_client_comp_id() {
     );
     assert!(again.starts_with("exit Some(0)"), "{again}");
     // Release the held input so the replay ends.
-    let o = raw(
-        port,
-        &[
-            "--send",
-            LOGON,
-            "--send",
-            &format!(
-                "35=V|34={{seq}}|49=CLIENT|56=TICKWIRE|52={{now}}|262=R|263=0|264=1|267=1|269=0|146=1|55={}|",
-                d.names.values().next().unwrap()
-            ),
-            "--expect",
-            "35=W",
-            "--timeout",
-            "3",
-        ],
-    );
-    assert!(o.starts_with("exit Some(0)"), "{o}");
-    server.join().unwrap().unwrap();
-    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
-    let f = &s["fix_sessions"];
+    let f = &release_and_finish(port, &d, server, &stats)["fix_sessions"];
     assert_eq!(f["duplicate_logons"].as_u64(), Some(1), "{f}");
     assert_eq!(f["logons"].as_u64(), Some(4), "{f}");
 
@@ -660,26 +641,7 @@ fn one_session_per_client_comp_id() {
     assert!(second.starts_with("exit Some(0)"), "{second}");
     let first = first.join().unwrap();
     assert!(received(&first).contains("35=A"), "{first}");
-    let o = raw(
-        port,
-        &[
-            "--send",
-            LOGON,
-            "--send",
-            &format!(
-                "35=V|34={{seq}}|49=CLIENT|56=TICKWIRE|52={{now}}|262=R|263=0|264=1|267=1|269=0|146=1|55={}|",
-                d.names.values().next().unwrap()
-            ),
-            "--expect",
-            "35=W",
-            "--timeout",
-            "3",
-        ],
-    );
-    assert!(o.starts_with("exit Some(0)"), "{o}");
-    server.join().unwrap().unwrap();
-    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
-    let f = &s["fix_sessions"];
+    let f = &release_and_finish(port, &d, server, &stats)["fix_sessions"];
     assert_eq!(
         (f["duplicate_logons"].as_u64(), f["logons"].as_u64()),
         (Some(0), Some(3)),
@@ -706,6 +668,35 @@ fn assert_final_books(
             "{tag}: final book of {name} (locate {locate})"
         );
     }
+}
+
+/// A snapshot request releases a --wait-for-subscription replay; waits for
+/// it to end and returns its stats.
+fn release_and_finish(
+    port: u16,
+    d: &Day,
+    server: JoinHandle<anyhow::Result<()>>,
+    stats: &Path,
+) -> Value {
+    let o = raw(
+        port,
+        &[
+            "--send",
+            LOGON,
+            "--send",
+            &format!(
+                "35=V|34={{seq}}|49=CLIENT|56=TICKWIRE|52={{now}}|262=R|263=0|264=1|267=1|269=0|146=1|55={}|",
+                d.names.values().next().unwrap()
+            ),
+            "--expect",
+            "35=W",
+            "--timeout",
+            "3",
+        ],
+    );
+    assert!(o.starts_with("exit Some(0)"), "{o}");
+    server.join().unwrap().unwrap();
+    serde_json::from_str(&std::fs::read_to_string(stats).unwrap()).unwrap()
 }
 
 fn raw(port: u16, args: &[&str]) -> String {
